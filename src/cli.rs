@@ -1,0 +1,148 @@
+//! The command line: what users and scripts rely on. Parses, opens the store, runs a command and
+//! says how it went through [`Outcome`], which `main` turns into the exit status.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::flatten::{Flattener, Redactor};
+use crate::input;
+use crate::load;
+use crate::store::url::DEFAULT_URL;
+use crate::store::{DbUrl, Store, StoreOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sagesync",
+    version,
+    about = "An SQL-queryable inventory of AWS SageMaker training jobs"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Falls back to
+    /// SAGESYNC_DATABASE_URL, then DATABASE_URL, then sqlite://sagesync.db
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "SAGESYNC_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL schema for sagesync's tables
+    #[arg(
+        long,
+        global = true,
+        value_name = "SCHEMA",
+        default_value = "aws",
+        env = "SAGESYNC_PG_SCHEMA"
+    )]
+    pub pg_schema: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the schema (every other command does this first)
+    Migrate,
+    /// Store DescribeTrainingJob responses from files, directories or stdin
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Files, directories (their *.json and *.jsonl files, recursively) or - for stdin.
+    /// A file holds one response, several, a JSON array of them, or JSON Lines
+    #[arg(value_name = "PATH|-", default_value = "-")]
+    pub paths: Vec<String>,
+
+    /// Redact environment values whose key matches this regex instead of the default pattern
+    #[arg(long, value_name = "REGEX")]
+    pub redact_env: Option<String>,
+
+    /// Store environment values as they are
+    #[arg(long, conflicts_with = "redact_env")]
+    pub no_redact: bool,
+
+    /// Region for records that have a TrainingJobName but no TrainingJobArn
+    #[arg(long, requires = "account_id")]
+    pub region: Option<String>,
+
+    /// Account id for records that have a TrainingJobName but no TrainingJobArn
+    #[arg(long, requires = "region")]
+    pub account_id: Option<String>,
+
+    /// Jobs written per batch
+    #[arg(long, default_value_t = load::DEFAULT_BATCH, hide = true)]
+    pub batch_size: usize,
+}
+
+/// How a command that did not fail outright went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was stored.
+    Complete,
+    /// Some inputs were refused; the rest were stored.
+    Partial,
+}
+
+pub async fn run(cli: Cli) -> Result<Outcome> {
+    let url = cli
+        .database_url
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| DEFAULT_URL.to_string());
+    let opts = StoreOptions {
+        url: DbUrl::parse(&url)?,
+        pg_schema: cli.pg_schema,
+    };
+    match cli.command {
+        Command::Migrate => {
+            let store = Store::open(&opts).await?;
+            store.close().await;
+            eprintln!("sagesync: schema of {} is up to date", opts.url.redacted());
+            Ok(Outcome::Complete)
+        }
+        Command::Load(args) => run_load(&opts, args).await,
+    }
+}
+
+async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
+    let redactor = match (&args.redact_env, args.no_redact) {
+        (_, true) => Redactor::disabled(),
+        (Some(pattern), false) => Redactor::with_pattern(pattern)
+            .with_context(|| format!("invalid --redact-env pattern {pattern:?}"))?,
+        (None, false) => Redactor::default_pattern(),
+    };
+    if args.paths.iter().filter(|p| *p == "-").count() > 1 {
+        bail!("stdin (-) can be read only once");
+    }
+    let flattener = Arc::new(Flattener {
+        redactor,
+        arn_context: args.region.zip(args.account_id),
+        synced_at: chrono::Utc::now(),
+    });
+    let (inputs, unreadable) = input::expand(&args.paths);
+    let store = Store::open(opts).await?;
+    let report = load::load(&store, inputs, flattener, args.batch_size).await;
+    store.close().await;
+    let report = report?;
+    for (path, e) in &unreadable {
+        eprintln!("sagesync: refused {path}: cannot read: {e}");
+    }
+    let refused = report.refused.len() + unreadable.len();
+    eprintln!(
+        "sagesync: stored {} job records from {} of {} inputs into {}",
+        report.jobs,
+        report.inputs - report.refused.len(),
+        report.inputs + unreadable.len(),
+        opts.url.redacted()
+    );
+    Ok(if refused == 0 {
+        Outcome::Complete
+    } else {
+        Outcome::Partial
+    })
+}

@@ -1,0 +1,138 @@
+//! The database: SQLite (embedded default) or PostgreSQL, as an enum of two real pools.
+//!
+//! `sqlx::AnyPool` cannot decode jsonb, timestamptz or SQLite booleans, so each backend keeps its
+//! own pool and its own migrations folder; the SQL that writes jobs is generated once from the
+//! column table and rendered per dialect (see [`write`]).
+
+mod postgres;
+mod sqlite;
+pub mod url;
+pub mod write;
+
+use sqlx::{PgPool, SqlitePool};
+
+pub use url::{Backend, DbUrl};
+pub use write::Statement;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL {0}: use sqlite://PATH (or sqlite::memory:) or postgres://USER@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error(
+        "invalid --pg-schema {0:?}: use letters, digits and underscores, not starting with a digit"
+    )]
+    BadSchema(String),
+    #[error("cannot open database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot migrate database {url}: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("cannot build SQL: {0}")]
+    Build(String),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: DbUrl,
+    /// Postgres schema for sagesync's tables (`aws` so DDSQL queries run unchanged).
+    pub pg_schema: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open write transaction.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Store {
+    /// Opens the database (creating a SQLite file if missing) and brings its schema up to date.
+    pub async fn open(opts: &StoreOptions) -> Result<Self, StoreError> {
+        let store = match opts.url.backend {
+            Backend::Sqlite => Store::Sqlite(sqlite::connect(&opts.url).await?),
+            Backend::Postgres => {
+                Store::Postgres(postgres::connect(&opts.url, &opts.pg_schema).await?)
+            }
+        };
+        store.migrate(&opts.url).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, url: &DbUrl) -> Result<(), StoreError> {
+        let result = match self {
+            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+        };
+        result.map_err(|source| StoreError::Migrate {
+            url: url.redacted(),
+            source,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            // IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
+            // instead of one failing when it upgrades a read lock.
+            Store::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        for st in statements {
+            let sql = sqlx::AssertSqlSafe(st.sql);
+            match self {
+                Tx::Sqlite(tx) => {
+                    sqlx::query_with(sql, st.values).execute(&mut **tx).await?;
+                }
+                Tx::Postgres(tx) => {
+                    sqlx::query_with(sql, st.values).execute(&mut **tx).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! Opening PostgreSQL: sagesync's tables live in their own schema (`aws` by default, so DDSQL
+//! queries such as `SELECT ... FROM aws.sagemaker_training_job` run unchanged).
+
+use std::str::FromStr;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{DbUrl, StoreError};
+
+pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
+    if !valid_identifier(schema) {
+        return Err(StoreError::BadSchema(schema.to_string()));
+    }
+    let connect_err = |source| StoreError::Connect {
+        url: url.redacted(),
+        source,
+    };
+    let base = PgConnectOptions::from_str(url.as_str()).map_err(connect_err)?;
+
+    // The schema must exist before the pool's connections put it first on their search path,
+    // where migrations and every unqualified table name will find it.
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(base.clone())
+        .await
+        .map_err(connect_err)?;
+    let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+    // Two first runs at once can race on CREATE SCHEMA; the loser finds it there on a retry.
+    if sqlx::query(sqlx::AssertSqlSafe(create.clone()))
+        .execute(&admin)
+        .await
+        .is_err()
+    {
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&admin)
+            .await?;
+    }
+    admin.close().await;
+
+    let options = base.options([("search_path", format!("\"{schema}\", public"))]);
+    PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(connect_err)
+}
+
+fn valid_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 63
+}
