@@ -2,11 +2,15 @@
 //! queries such as `SELECT ... FROM aws.sagemaker_training_job` run unchanged).
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{DbUrl, StoreError};
+
+/// How long to keep trying an unreachable server before giving up with an error.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
     if !valid_identifier(schema) {
@@ -22,6 +26,7 @@ pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
     // where migrations and every unqualified table name will find it.
     let admin = PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(CONNECT_TIMEOUT)
         .connect_with(base.clone())
         .await
         .map_err(connect_err)?;
@@ -41,6 +46,7 @@ pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
     let options = base.options([("search_path", format!("\"{schema}\", public"))]);
     PgPoolOptions::new()
         .max_connections(4)
+        .acquire_timeout(CONNECT_TIMEOUT)
         .connect_with(options)
         .await
         .map_err(connect_err)

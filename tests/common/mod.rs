@@ -1,0 +1,349 @@
+//! Test harness: a real SQLite file and a real PostgreSQL server (TEST_DATABASE_URL, which
+//! scripts/test.sh provides), the sagesync binary as users run it, and a canonical dump of
+//! every table so rows can be compared across input forms and across backends.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sagesync::flatten::columns::{COLUMNS, JOB_TABLE, Kind};
+use serde_json::{Map, Value, json};
+use sqlx::Row;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::SqlitePoolOptions;
+
+pub use sagesync::store::Backend;
+
+/// One database under test, isolated from every other test.
+pub struct Db {
+    pub backend: Backend,
+    pub url: String,
+    pub schema: String,
+    pub dir: tempfile::TempDir,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub fn pg_url() -> String {
+    std::env::var("TEST_DATABASE_URL").expect(
+        "TEST_DATABASE_URL is not set: run the suite with scripts/test.sh, which starts PostgreSQL",
+    )
+}
+
+/// A fresh SQLite file and a fresh Postgres schema.
+pub fn backends() -> Vec<Db> {
+    vec![Db::new(Backend::Sqlite), Db::new(Backend::Postgres)]
+}
+
+impl Db {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let schema = format!("t{}_{}_{n}", std::process::id(), nanos());
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres => pg_url(),
+        };
+        Db {
+            backend,
+            url,
+            schema,
+            dir,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The sagesync binary pointed at this database, with no database settings leaking in.
+    pub fn cmd(&self) -> Command {
+        let mut c = bin();
+        c.arg("--database-url")
+            .arg(&self.url)
+            .arg("--pg-schema")
+            .arg(&self.schema);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sagesync");
+        echo(&out);
+        out
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sagesync");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait sagesync");
+        echo(&out);
+        out
+    }
+
+    /// Rows of a query as JSON objects; `sql` must select one JSON text column named `j`.
+    pub async fn json_rows(&self, sql: &str) -> Vec<Value> {
+        let texts: Vec<String> = match self.backend {
+            Backend::Sqlite => {
+                let pool = SqlitePoolOptions::new()
+                    .connect(&self.url)
+                    .await
+                    .expect("open sqlite");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&pool)
+                    .await
+                    .expect(sql);
+                pool.close().await;
+                rows.iter().map(|r| r.get::<String, _>("j")).collect()
+            }
+            Backend::Postgres => {
+                let pool = self.pg_pool().await;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&pool)
+                    .await
+                    .expect(sql);
+                pool.close().await;
+                rows.iter().map(|r| r.get::<String, _>("j")).collect()
+            }
+        };
+        texts
+            .iter()
+            .map(|t| canonical(serde_json::from_str(t).expect("row json")))
+            .collect()
+    }
+
+    pub async fn pg_pool(&self) -> sqlx::PgPool {
+        let schema = self.schema.clone();
+        PgPoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    let set = format!("SET search_path TO \"{schema}\"; SET TIME ZONE 'UTC'");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&pg_url())
+            .await
+            .expect("connect postgres")
+    }
+
+    /// Every job row (without `synced_at` unless asked), in ARN order, with the same
+    /// representation on both backends.
+    pub async fn jobs(&self, with_synced_at: bool) -> Vec<Value> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                let fields: Vec<String> = COLUMNS
+                    .iter()
+                    .map(|c| {
+                        let q = format!("\"{}\"", c.name);
+                        let v = match c.kind {
+                            Kind::Json => format!("json({q})"),
+                            Kind::Bool => format!("CASE WHEN {q} IS NULL THEN NULL WHEN {q} THEN json('true') ELSE json('false') END"),
+                            _ => q,
+                        };
+                        format!("'{}', {v}", c.name)
+                    })
+                    .collect();
+                format!(
+                    "SELECT json_object({}) AS j FROM {JOB_TABLE} ORDER BY _key",
+                    fields.join(", ")
+                )
+            }
+            Backend::Postgres => {
+                format!("SELECT to_jsonb(t)::text AS j FROM {JOB_TABLE} t ORDER BY _key")
+            }
+        };
+        let mut rows = self.json_rows(&sql).await;
+        if !with_synced_at {
+            for r in &mut rows {
+                r.as_object_mut().map(|o| o.remove("synced_at"));
+            }
+        }
+        rows
+    }
+
+    /// All four tables, canonical, for whole-database comparisons.
+    pub async fn dump(&self) -> Value {
+        json!({
+            "jobs": self.jobs(false).await,
+            "kv": self.table("sagemaker_training_job_kv", &["training_job_arn", "kind", "key", "value"], "training_job_arn, kind, key").await,
+            "metrics": self.table("sagemaker_training_job_metric", &["training_job_arn", "metric_name", "value", "timestamp"], "training_job_arn, metric_name").await,
+            "transitions": self.table("sagemaker_training_job_status_transition", &["training_job_arn", "seq", "status", "start_time", "end_time", "status_message"], "training_job_arn, seq").await,
+        })
+    }
+
+    pub async fn table(&self, table: &str, cols: &[&str], order: &str) -> Vec<Value> {
+        let fields: Vec<String> = cols.iter().map(|c| format!("'{c}', \"{c}\"")).collect();
+        let obj = match self.backend {
+            Backend::Sqlite => format!("json_object({})", fields.join(", ")),
+            Backend::Postgres => format!("json_build_object({})::text", fields.join(", ")),
+        };
+        self.json_rows(&format!("SELECT {obj} AS j FROM {table} ORDER BY {order}"))
+            .await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let rows = self
+            .json_rows(&format!("SELECT {} AS j FROM {table}", self.json_count()))
+            .await;
+        rows[0]["n"].as_i64().expect("count")
+    }
+
+    fn json_count(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "json_object('n', count(*))",
+            Backend::Postgres => "json_build_object('n', count(*))::text",
+        }
+    }
+}
+
+/// Timestamps as sagesync writes them in SQLite (`2024-03-01T18:15:30.123Z`), whatever text form
+/// Postgres gave them, so rows compare equal across backends.
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::String(s) => match chrono::DateTime::parse_from_rfc3339(&s) {
+            Ok(t) if s.len() >= 20 && s.as_bytes()[10] == b'T' => Value::String(
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
+            _ => Value::String(s),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, canonical(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        other => other,
+    }
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sagesync"));
+    c.env_remove("SAGESYNC_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("SAGESYNC_PG_SCHEMA");
+    c
+}
+
+fn echo(out: &Output) {
+    eprintln!(
+        "--- sagesync exited {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jobs")
+}
+
+/// The example jobs as the service sends them (epoch-second timestamps).
+pub fn example_jobs_api_form() -> Vec<Value> {
+    let mut jobs = Vec::new();
+    for name in [
+        "xgb-churn-api.json",
+        "llm-finetune-cli.json",
+        "more-jobs.jsonl",
+    ] {
+        let text = std::fs::read_to_string(examples_dir().join(name)).expect("example");
+        for v in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+            jobs.push(to_api_form(v.expect("example json")));
+        }
+    }
+    jobs
+}
+
+fn is_time_key(k: &str) -> bool {
+    k.ends_with("Time") || k == "Timestamp"
+}
+
+/// Rewrites every timestamp to epoch seconds, as the service's JSON has them.
+pub fn to_api_form(v: Value) -> Value {
+    map_times(v, &|t: &Value| match t {
+        Value::String(s) => {
+            let d = chrono::DateTime::parse_from_rfc3339(s).expect("example timestamp");
+            json!(d.timestamp_micros() as f64 / 1e6)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Rewrites every timestamp the way the aws CLI prints it: ISO-8601 with microseconds and the
+/// given UTC offset in hours.
+pub fn to_cli_form(v: Value, offset_hours: i32) -> Value {
+    let tz = chrono::FixedOffset::east_opt(offset_hours * 3600).expect("offset");
+    map_times(v, &|t: &Value| {
+        let secs = t.as_f64().expect("api-form timestamp");
+        let d = chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64).expect("time");
+        json!(
+            d.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+        )
+    })
+}
+
+fn map_times(v: Value, f: &dyn Fn(&Value) -> Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| {
+                    let v = if is_time_key(&k) && !v.is_object() {
+                        f(&v)
+                    } else {
+                        map_times(v, f)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| map_times(x, f)).collect()),
+        other => other,
+    }
+}
+
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+pub fn jsonl(jobs: &[Value]) -> String {
+    jobs.iter().map(|j| format!("{j}\n")).collect()
+}
