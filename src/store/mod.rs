@@ -12,7 +12,7 @@ pub mod write;
 use sqlx::{PgPool, SqlitePool};
 
 pub use url::{Backend, DbUrl};
-pub use write::Statement;
+pub use write::{Statement, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -92,7 +92,16 @@ impl Store {
             // IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
             // instead of one failing when it upgrades a read lock.
             Store::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // Tables grow inside one long load transaction without fresh statistics, and the
+                // planner would answer "children of these 256 jobs" with scans of them, making a
+                // load quadratic. Every statement sagesync writes with is a key lookup.
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
         })
     }
 
@@ -106,14 +115,17 @@ impl Store {
 
 impl Tx {
     pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        let mismatch = || StoreError::Build("statement prepared for the other backend".into());
         for st in statements {
             let sql = sqlx::AssertSqlSafe(st.sql);
             match self {
                 Tx::Sqlite(tx) => {
-                    sqlx::query_with(sql, st.values).execute(&mut **tx).await?;
+                    let args = st.args.into_sqlite().ok_or_else(mismatch)?;
+                    sqlx::query_with(sql, args).execute(&mut **tx).await?;
                 }
                 Tx::Postgres(tx) => {
-                    sqlx::query_with(sql, st.values).execute(&mut **tx).await?;
+                    let args = st.args.into_postgres().ok_or_else(mismatch)?;
+                    sqlx::query_with(sql, args).execute(&mut **tx).await?;
                 }
             }
         }

@@ -1,18 +1,28 @@
-//! The statements that store a batch of jobs, built from the column table and rendered for one
-//! dialect. Pure CPU work, so the loader runs it on its parsing thread, off the writer's path.
+//! The statements that store a batch of jobs. Pure CPU work, so the loader runs it on its parsing
+//! thread, off the writer's path.
 //!
 //! Per batch: delete the jobs' child rows, upsert the job rows, insert the child rows. Run inside
 //! one transaction this replaces each job whole: no reader sees half of a job's children and a
 //! newer version of a job leaves no stale ones. The upsert leaves a row alone (and its
 //! `synced_at` unchanged) when its `raw` is the same, so loading the same input twice changes
 //! nothing.
+//!
+//! The SQL text comes from sea-query, rendered per dialect once per statement shape and cached;
+//! values are bound straight from the job documents, so a batch costs no copy of them but the
+//! one into the driver's arguments.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sea_query::{
-    Expr, ExprTrait, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value,
+    Expr, ExprTrait, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value as SqValue,
 };
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use serde_json::{Map, Value};
+use sqlx::Arguments;
+use sqlx::postgres::PgArguments;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::types::Json;
 
 use super::{Backend, StoreError};
 use crate::flatten::columns::{
@@ -23,129 +33,189 @@ use crate::flatten::{Cell, JobRecord, time};
 
 /// One SQL statement with its bound values.
 pub struct Statement {
-    pub sql: String,
-    pub values: SqlxValues,
+    pub sql: Arc<str>,
+    pub args: Args,
 }
 
-/// Builds the statements that store `jobs`. When the same job appears more than once, the last wins.
-pub fn prepare(backend: Backend, jobs: Vec<JobRecord>) -> Result<Vec<Statement>, StoreError> {
-    let jobs = last_of_each(jobs);
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let enc = Encoder(backend);
-    let mut out = Vec::new();
-
-    for table in [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE] {
-        let mut arns = jobs.iter().map(|j| j.arn.as_str());
-        for n in chunk_sizes(jobs.len(), 1, backend) {
-            let stmt = Query::delete()
-                .from_table(table)
-                .and_where(Expr::col("training_job_arn").is_in(arns.by_ref().take(n)))
-                .to_owned();
-            out.push(render(backend, &stmt));
-        }
-    }
-
-    let mut job_rows = Vec::with_capacity(jobs.len());
-    let mut kv_rows = Vec::new();
-    let mut metric_rows = Vec::new();
-    let mut transition_rows = Vec::new();
-    for job in jobs {
-        let arn = job.arn;
-        for (kind, key, value) in job.kv {
-            kv_rows.push(vec![
-                arn.clone().into(),
-                kind.into(),
-                key.into(),
-                value.into(),
-            ]);
-        }
-        for m in job.metrics {
-            metric_rows.push(vec![
-                arn.clone().into(),
-                m.name.into(),
-                Value::Double(m.value),
-                enc.time(m.timestamp),
-            ]);
-        }
-        for t in job.transitions {
-            transition_rows.push(vec![
-                arn.clone().into(),
-                t.seq.into(),
-                Value::String(t.status),
-                enc.time(t.start_time),
-                enc.time(t.end_time),
-                Value::String(t.status_message),
-            ]);
-        }
-        job_rows.push(
-            job.cells
-                .into_iter()
-                .map(|c| enc.cell(c))
-                .collect::<Vec<_>>(),
-        );
-    }
-
-    let names: Vec<&'static str> = COLUMNS.iter().map(|c| c.name).collect();
-    let upsert = OnConflict::column("_key")
-        .update_columns(names.iter().copied().filter(|&n| n != "_key"))
-        .action_and_where(Expr::cust(format!(
-            r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
-        )))
-        .to_owned();
-    insert(&mut out, backend, JOB_TABLE, &names, job_rows, Some(upsert))?;
-    insert(&mut out, backend, KV_TABLE, KV_COLUMNS, kv_rows, None)?;
-    insert(
-        &mut out,
-        backend,
-        METRIC_TABLE,
-        METRIC_COLUMNS,
-        metric_rows,
-        None,
-    )?;
-    insert(
-        &mut out,
-        backend,
-        TRANSITION_TABLE,
-        TRANSITION_COLUMNS,
-        transition_rows,
-        None,
-    )?;
-    Ok(out)
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Shape {
+    DeleteChildren(&'static str),
+    Insert(&'static str),
+    UpsertJobs,
 }
 
-fn insert(
-    out: &mut Vec<Statement>,
+/// Renders and caches SQL per statement shape and row count for one backend.
+pub struct Writer {
     backend: Backend,
-    table: &'static str,
-    columns: &[&'static str],
-    rows: Vec<Vec<Value>>,
-    on_conflict: Option<OnConflict>,
-) -> Result<(), StoreError> {
-    let sizes = chunk_sizes(rows.len(), columns.len(), backend);
-    let mut rows = rows.into_iter();
-    for n in sizes {
+    sql: HashMap<(Shape, usize), Arc<str>>,
+}
+
+impl Writer {
+    pub fn new(backend: Backend) -> Self {
+        Writer {
+            backend,
+            sql: HashMap::new(),
+        }
+    }
+
+    /// Builds the statements that store `jobs`. When the same job appears more than once, the
+    /// last wins.
+    pub fn prepare(&mut self, jobs: Vec<JobRecord>) -> Result<Vec<Statement>, StoreError> {
+        let jobs = last_of_each(jobs);
+        let mut out = Vec::new();
+        for table in [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE] {
+            self.rows(
+                &mut out,
+                Shape::DeleteChildren(table),
+                1,
+                jobs.iter(),
+                |a, j| a.text(Some(&j.arn)),
+            )?;
+        }
+        self.rows(
+            &mut out,
+            Shape::UpsertJobs,
+            COLUMNS.len(),
+            jobs.iter(),
+            |a, j| {
+                for c in COLUMNS {
+                    a.cell(j.cell(c));
+                }
+            },
+        )?;
+        let kv = jobs
+            .iter()
+            .flat_map(|j| j.kv().map(move |kv| (j.arn.as_str(), kv)));
+        self.rows(
+            &mut out,
+            Shape::Insert(KV_TABLE),
+            KV_COLUMNS.len(),
+            kv,
+            |a, (arn, (kind, key, value))| {
+                a.text(Some(arn));
+                a.text(Some(kind));
+                a.text(Some(key));
+                a.text(Some(value));
+            },
+        )?;
+        let metrics = jobs
+            .iter()
+            .flat_map(|j| j.metrics().map(move |m| (j.arn.as_str(), m)));
+        self.rows(
+            &mut out,
+            Shape::Insert(METRIC_TABLE),
+            METRIC_COLUMNS.len(),
+            metrics,
+            |a, (arn, m)| {
+                a.text(Some(arn));
+                a.text(Some(m.name));
+                a.float(m.value);
+                a.time(m.timestamp);
+            },
+        )?;
+        let transitions = jobs
+            .iter()
+            .flat_map(|j| j.transitions().map(move |t| (j.arn.as_str(), t)));
+        self.rows(
+            &mut out,
+            Shape::Insert(TRANSITION_TABLE),
+            TRANSITION_COLUMNS.len(),
+            transitions,
+            |a, (arn, t)| {
+                a.text(Some(arn));
+                a.int(Some(t.seq));
+                a.text(t.status);
+                a.time(t.start_time);
+                a.time(t.end_time);
+                a.text(t.status_message);
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Emits one statement per chunk of `rows`, binding each row with `bind`.
+    fn rows<T>(
+        &mut self,
+        out: &mut Vec<Statement>,
+        shape: Shape,
+        params_per_row: usize,
+        rows: impl Iterator<Item = T>,
+        mut bind: impl FnMut(&mut Args, T),
+    ) -> Result<(), StoreError> {
+        let rows: Vec<T> = rows.collect();
+        let mut rows = rows.into_iter();
+        for n in chunk_sizes(rows.len(), params_per_row, self.backend) {
+            let mut args = Args::new(self.backend);
+            for row in rows.by_ref().take(n) {
+                bind(&mut args, row);
+            }
+            if let Some(e) = args.take_error() {
+                return Err(StoreError::Build(e));
+            }
+            out.push(Statement {
+                sql: self.sql(shape, n)?,
+                args,
+            });
+        }
+        Ok(())
+    }
+
+    fn sql(&mut self, shape: Shape, rows: usize) -> Result<Arc<str>, StoreError> {
+        if let Some(sql) = self.sql.get(&(shape, rows)) {
+            return Ok(sql.clone());
+        }
+        let sql: Arc<str> = self.render(shape, rows)?.into();
+        self.sql.insert((shape, rows), sql.clone());
+        Ok(sql)
+    }
+
+    fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
+        let placeholder = || Expr::val(SqValue::String(None));
+        let (table, columns): (&'static str, Vec<&'static str>) = match shape {
+            Shape::DeleteChildren(table) => {
+                let stmt = Query::delete()
+                    .from_table(table)
+                    .and_where(
+                        Expr::col("training_job_arn").is_in((0..rows).map(|_| placeholder())),
+                    )
+                    .to_owned();
+                return Ok(match self.backend {
+                    Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
+                    Backend::Postgres => stmt.build(PostgresQueryBuilder).0,
+                });
+            }
+            Shape::Insert(table) => (table, child_columns(table).to_vec()),
+            Shape::UpsertJobs => (JOB_TABLE, COLUMNS.iter().map(|c| c.name).collect()),
+        };
         let mut stmt = Query::insert();
         stmt.into_table(table).columns(columns.iter().copied());
-        for row in rows.by_ref().take(n) {
-            stmt.values(row.into_iter().map(Expr::from))
+        for _ in 0..rows {
+            stmt.values(columns.iter().map(|_| placeholder()))
                 .map_err(|e| StoreError::Build(e.to_string()))?;
         }
-        if let Some(oc) = &on_conflict {
-            stmt.on_conflict(oc.clone());
+        if shape == Shape::UpsertJobs {
+            stmt.on_conflict(
+                OnConflict::column("_key")
+                    .update_columns(columns.iter().copied().filter(|&n| n != "_key"))
+                    .action_and_where(Expr::cust(format!(
+                        r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
+                    )))
+                    .to_owned(),
+            );
         }
-        out.push(render(backend, &stmt));
+        Ok(match self.backend {
+            Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
+            Backend::Postgres => stmt.build(PostgresQueryBuilder).0,
+        })
     }
-    Ok(())
 }
 
-fn render<S: SqlxBinder>(backend: Backend, stmt: &S) -> Statement {
-    let (sql, values) = match backend {
-        Backend::Sqlite => stmt.build_sqlx(SqliteQueryBuilder),
-        Backend::Postgres => stmt.build_sqlx(PostgresQueryBuilder),
-    };
-    Statement { sql, values }
+fn child_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        KV_TABLE => KV_COLUMNS,
+        METRIC_TABLE => METRIC_COLUMNS,
+        _ => TRANSITION_COLUMNS,
+    }
 }
 
 /// Splits rows into statements under the backend's bound-parameter limit. Sizes are powers of
@@ -185,37 +255,103 @@ fn last_of_each(jobs: Vec<JobRecord>) -> Vec<JobRecord> {
     kept
 }
 
-/// How each kind of cell is bound on one backend: SQLite keeps timestamps and JSON as text and
-/// booleans as 0/1; Postgres binds timestamptz, jsonb and boolean.
-struct Encoder(Backend);
+/// Bound values for one backend. SQLite keeps timestamps and JSON as text and booleans as 0/1;
+/// Postgres binds timestamptz, jsonb and boolean, with typed NULLs.
+pub enum Args {
+    Sqlite(SqliteArguments, Option<String>),
+    Postgres(PgArguments, Option<String>),
+}
 
-impl Encoder {
-    fn cell(&self, cell: Cell) -> Value {
-        let pg = self.0 == Backend::Postgres;
-        match cell {
-            Cell::Null(kind) => match kind {
-                Kind::Text => Value::String(None),
-                Kind::Int => Value::BigInt(None),
-                Kind::Bool if pg => Value::Bool(None),
-                Kind::Bool => Value::BigInt(None),
-                Kind::Time => self.time(None),
-                Kind::Json if pg => Value::Json(None),
-                Kind::Json => Value::String(None),
-            },
-            Cell::Text(s) => s.into(),
-            Cell::Int(i) => i.into(),
-            Cell::Bool(b) if pg => b.into(),
-            Cell::Bool(b) => i64::from(b).into(),
-            Cell::Time(t) => self.time(Some(t)),
-            Cell::Json(j) if pg => Value::Json(Some(Box::new(j))),
-            Cell::Json(j) => j.to_string().into(),
+impl Args {
+    fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Args::Sqlite(SqliteArguments::default(), None),
+            Backend::Postgres => Args::Postgres(PgArguments::default(), None),
         }
     }
 
-    fn time(&self, t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
-        match self.0 {
-            Backend::Postgres => Value::ChronoDateTimeUtc(t),
-            Backend::Sqlite => Value::String(t.as_ref().map(time::format)),
+    pub fn into_sqlite(self) -> Option<SqliteArguments> {
+        match self {
+            Args::Sqlite(a, _) => Some(a),
+            Args::Postgres(..) => None,
+        }
+    }
+
+    pub fn into_postgres(self) -> Option<PgArguments> {
+        match self {
+            Args::Postgres(a, _) => Some(a),
+            Args::Sqlite(..) => None,
+        }
+    }
+
+    fn add<'t, S, P>(&mut self, sqlite: S, postgres: P)
+    where
+        S: sqlx::Encode<'t, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        P: sqlx::Encode<'t, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        let (result, error) = match self {
+            Args::Sqlite(a, e) => (a.add(sqlite), e),
+            Args::Postgres(a, e) => (a.add(postgres), e),
+        };
+        if let (Err(err), None) = (result, &error) {
+            *error = Some(err.to_string());
+        }
+    }
+
+    fn take_error(&mut self) -> Option<String> {
+        match self {
+            Args::Sqlite(_, e) | Args::Postgres(_, e) => e.take(),
+        }
+    }
+
+    fn text(&mut self, v: Option<&str>) {
+        self.add(v, v);
+    }
+
+    fn int(&mut self, v: Option<i64>) {
+        self.add(v, v);
+    }
+
+    fn float(&mut self, v: Option<f64>) {
+        self.add(v, v);
+    }
+
+    fn time(&mut self, v: Option<DateTime<Utc>>) {
+        match self {
+            Args::Sqlite(..) => self.add(v.as_ref().map(time::format), None::<String>),
+            Args::Postgres(..) => self.add(None::<String>, v),
+        }
+    }
+
+    fn json(&mut self, v: Option<&Value>) {
+        match self {
+            Args::Sqlite(..) => self.add(v.map(Value::to_string), None::<String>),
+            Args::Postgres(..) => self.add(None::<String>, v.map(Json)),
+        }
+    }
+
+    fn object(&mut self, m: &Map<String, Value>) {
+        match self {
+            Args::Sqlite(..) => self.add(serde_json::to_string(m).ok(), None::<String>),
+            Args::Postgres(..) => self.add(None::<String>, Json(m)),
+        }
+    }
+
+    fn cell(&mut self, cell: Cell<'_>) {
+        match cell {
+            Cell::Null(kind) => match kind {
+                Kind::Text => self.text(None),
+                Kind::Int => self.int(None),
+                Kind::Bool => self.add(None::<i64>, None::<bool>),
+                Kind::Time => self.time(None),
+                Kind::Json => self.json(None),
+            },
+            Cell::Text(s) => self.text(Some(s)),
+            Cell::Int(i) => self.int(Some(i)),
+            Cell::Bool(b) => self.add(i64::from(b), b),
+            Cell::Time(t) => self.time(Some(t)),
+            Cell::Json(v) => self.json(Some(v)),
+            Cell::Object(m) => self.object(m),
         }
     }
 }
@@ -232,5 +368,22 @@ mod tests {
         );
         assert_eq!(chunk_sizes(300, 51, Backend::Postgres), vec![256, 32, 8, 4]);
         assert!(chunk_sizes(0, 4, Backend::Sqlite).is_empty());
+    }
+
+    #[test]
+    fn sql_is_rendered_per_dialect_with_placeholders() {
+        let mut pg = Writer::new(Backend::Postgres);
+        let sql = pg.sql(Shape::DeleteChildren(KV_TABLE), 2).unwrap();
+        assert_eq!(
+            &*sql,
+            r#"DELETE FROM "sagemaker_training_job_kv" WHERE "training_job_arn" IN ($1, $2)"#
+        );
+        let mut lite = Writer::new(Backend::Sqlite);
+        let sql = lite.sql(Shape::UpsertJobs, 1).unwrap();
+        assert!(
+            sql.contains("ON CONFLICT") && sql.contains(r#""raw" <> "excluded"."raw""#),
+            "{sql}"
+        );
+        assert_eq!(sql.matches('?').count(), COLUMNS.len());
     }
 }
