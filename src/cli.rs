@@ -122,7 +122,7 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor,
         arn_context: args.region.zip(args.account_id),
-        synced_at: chrono::Utc::now(),
+        synced_at: crate::flatten::time::now(),
     });
     let (inputs, unreadable) = input::expand(&args.paths);
     let store = Store::open(opts).await?;

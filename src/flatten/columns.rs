@@ -147,14 +147,3 @@ pub const JOB_TABLE: &str = "sagemaker_training_job";
 pub const KV_TABLE: &str = "sagemaker_training_job_kv";
 pub const METRIC_TABLE: &str = "sagemaker_training_job_metric";
 pub const TRANSITION_TABLE: &str = "sagemaker_training_job_status_transition";
-
-pub const KV_COLUMNS: &[&str] = &["training_job_arn", "kind", "key", "value"];
-pub const METRIC_COLUMNS: &[&str] = &["training_job_arn", "metric_name", "value", "timestamp"];
-pub const TRANSITION_COLUMNS: &[&str] = &[
-    "training_job_arn",
-    "seq",
-    "status",
-    "start_time",
-    "end_time",
-    "status_message",
-];

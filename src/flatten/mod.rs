@@ -1,6 +1,7 @@
 //! Turns one DescribeTrainingJob response (JSON, either wire form) into the row of
-//! `sagemaker_training_job`, its key/value rows, metrics and status transitions, losing nothing:
-//! the whole normalised response is kept in `raw`.
+//! `sagemaker_training_job`, losing nothing: the whole normalised response is kept in `raw`.
+//! Its key/value rows, metrics and status transitions are projections of that row, which the
+//! store derives in SQL (see `store::children`).
 
 pub mod arn;
 pub mod columns;
@@ -27,22 +28,6 @@ pub enum Cell<'a> {
     Object(&'a Map<String, Value>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric<'a> {
-    pub name: &'a str,
-    pub value: Option<f64>,
-    pub timestamp: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition<'a> {
-    pub seq: i64,
-    pub status: Option<&'a str>,
-    pub start_time: Option<DateTime<Utc>>,
-    pub end_time: Option<DateTime<Utc>>,
-    pub status_message: Option<&'a str>,
-}
-
 /// One validated job: its normalised, redacted document (what `raw` holds) and its identity.
 /// The row, key/value rows, metrics and transitions are views of the document, so nothing is
 /// copied on the way to the database.
@@ -57,8 +42,6 @@ pub struct JobRecord {
     pub doc: Map<String, Value>,
     pub synced_at: DateTime<Utc>,
 }
-
-pub const KV_KINDS: [&str; 3] = ["hyper_parameters", "environment", "tags"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -150,47 +133,6 @@ impl JobRecord {
             Source::DeletedAt => Cell::Null(Kind::Time),
         }
     }
-
-    /// (kind, key, value) rows of `sagemaker_training_job_kv`.
-    pub fn kv(&self) -> impl Iterator<Item = (&'static str, &str, &str)> {
-        let maps = [
-            (
-                KV_KINDS[0],
-                self.doc.get("HyperParameters").and_then(Value::as_object),
-            ),
-            (
-                KV_KINDS[1],
-                self.doc.get("Environment").and_then(Value::as_object),
-            ),
-            (KV_KINDS[2], self.tags.as_ref()),
-        ];
-        maps.into_iter().flat_map(|(kind, map)| {
-            map.into_iter()
-                .flatten()
-                .map(move |(k, v)| (kind, k.as_str(), v.as_str().unwrap_or_default()))
-        })
-    }
-
-    pub fn metrics(&self) -> impl Iterator<Item = Metric<'_>> {
-        list(&self.doc, "FinalMetricDataList").map(|m| Metric {
-            name: str_of(m, "MetricName").unwrap_or_default(),
-            value: m.get("Value").and_then(Value::as_f64),
-            timestamp: time_of(m, "Timestamp"),
-        })
-    }
-
-    /// SecondaryStatusTransitions in order, numbered from 1.
-    pub fn transitions(&self) -> impl Iterator<Item = Transition<'_>> {
-        list(&self.doc, "SecondaryStatusTransitions")
-            .zip(1..)
-            .map(|(t, seq)| Transition {
-                seq,
-                status: str_of(t, "Status"),
-                start_time: time_of(t, "StartTime"),
-                end_time: time_of(t, "EndTime"),
-                status_message: str_of(t, "StatusMessage"),
-            })
-    }
 }
 
 fn cell_of(kind: Kind, value: Option<&Value>) -> Cell<'_> {
@@ -224,21 +166,6 @@ fn tags_of(doc: &Map<String, Value>) -> Option<Map<String, Value>> {
         ),
         _ => None,
     }
-}
-
-fn list<'a>(doc: &'a Map<String, Value>, name: &str) -> impl Iterator<Item = &'a Value> {
-    doc.get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-fn str_of<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
-    v.get(name).and_then(Value::as_str)
-}
-
-fn time_of(v: &Value, name: &str) -> Option<DateTime<Utc>> {
-    v.get(name).and_then(time::parse)
 }
 
 fn json_kind(v: &Value) -> &'static str {

@@ -53,6 +53,12 @@ fn truncate(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(millis).single()
 }
 
+/// The current time at the precision sagesync stores.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    truncate(now).unwrap_or(now)
+}
+
 /// The one text form of a timestamp, used in SQLite columns and inside JSON columns.
 pub fn format(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

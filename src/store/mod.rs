@@ -4,6 +4,7 @@
 //! own pool and its own migrations folder; the SQL that writes jobs is generated once from the
 //! column table and rendered per dialect (see [`write`]).
 
+mod children;
 mod postgres;
 mod sqlite;
 pub mod url;

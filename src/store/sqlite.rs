@@ -22,7 +22,7 @@ pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
         // transactions on power loss; FULL would fsync every commit.
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(60))
-        .pragma("cache_size", "-32768")
+        .pragma("cache_size", "-16384")
         .pragma("temp_store", "memory");
     SqlitePoolOptions::new()
         .max_connections(4)

@@ -1,11 +1,11 @@
 //! The statements that store a batch of jobs. Pure CPU work, so the loader runs it on its parsing
 //! thread, off the writer's path.
 //!
-//! Per batch: delete the jobs' child rows, upsert the job rows, insert the child rows. Run inside
-//! one transaction this replaces each job whole: no reader sees half of a job's children and a
-//! newer version of a job leaves no stale ones. The upsert leaves a row alone (and its
-//! `synced_at` unchanged) when its `raw` is the same, so loading the same input twice changes
-//! nothing.
+//! Per batch: upsert the job rows, then for the jobs it wrote delete their child rows and derive
+//! them anew from the stored row (see [`super::children`]). Run inside one transaction this
+//! replaces each job whole: no reader sees half of a job's children and a newer version of a job
+//! leaves no stale ones. The upsert leaves a row alone (and its `synced_at` unchanged) when its
+//! `raw` is the same, so loading the same input twice changes nothing.
 //!
 //! The SQL text comes from sea-query, rendered per dialect once per statement shape and cached;
 //! values are bound straight from the job documents, so a batch costs no copy of them but the
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Expr, ExprTrait, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value as SqValue,
+    Expr, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value as SqValue,
 };
 use serde_json::{Map, Value};
 use sqlx::Arguments;
@@ -24,11 +24,8 @@ use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::types::Json;
 
-use super::{Backend, StoreError};
-use crate::flatten::columns::{
-    COLUMNS, JOB_TABLE, KV_COLUMNS, KV_TABLE, Kind, METRIC_COLUMNS, METRIC_TABLE,
-    TRANSITION_COLUMNS, TRANSITION_TABLE,
-};
+use super::{Backend, StoreError, children};
+use crate::flatten::columns::{COLUMNS, JOB_TABLE, Kind};
 use crate::flatten::{Cell, JobRecord, time};
 
 /// One SQL statement with its bound values.
@@ -39,9 +36,9 @@ pub struct Statement {
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Shape {
-    DeleteChildren(&'static str),
-    Insert(&'static str),
     UpsertJobs,
+    DeleteChildren(&'static str),
+    InsertChildren(&'static str),
 }
 
 /// Renders and caches SQL per statement shape and row count for one backend.
@@ -63,15 +60,6 @@ impl Writer {
     pub fn prepare(&mut self, jobs: Vec<JobRecord>) -> Result<Vec<Statement>, StoreError> {
         let jobs = last_of_each(jobs);
         let mut out = Vec::new();
-        for table in [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE] {
-            self.rows(
-                &mut out,
-                Shape::DeleteChildren(table),
-                1,
-                jobs.iter(),
-                |a, j| a.text(Some(&j.arn)),
-            )?;
-        }
         self.rows(
             &mut out,
             Shape::UpsertJobs,
@@ -83,53 +71,33 @@ impl Writer {
                 }
             },
         )?;
-        let kv = jobs
-            .iter()
-            .flat_map(|j| j.kv().map(move |kv| (j.arn.as_str(), kv)));
-        self.rows(
-            &mut out,
-            Shape::Insert(KV_TABLE),
-            KV_COLUMNS.len(),
-            kv,
-            |a, (arn, (kind, key, value))| {
-                a.text(Some(arn));
-                a.text(Some(kind));
-                a.text(Some(key));
-                a.text(Some(value));
-            },
-        )?;
-        let metrics = jobs
-            .iter()
-            .flat_map(|j| j.metrics().map(move |m| (j.arn.as_str(), m)));
-        self.rows(
-            &mut out,
-            Shape::Insert(METRIC_TABLE),
-            METRIC_COLUMNS.len(),
-            metrics,
-            |a, (arn, m)| {
-                a.text(Some(arn));
-                a.text(Some(m.name));
-                a.float(m.value);
-                a.time(m.timestamp);
-            },
-        )?;
-        let transitions = jobs
-            .iter()
-            .flat_map(|j| j.transitions().map(move |t| (j.arn.as_str(), t)));
-        self.rows(
-            &mut out,
-            Shape::Insert(TRANSITION_TABLE),
-            TRANSITION_COLUMNS.len(),
-            transitions,
-            |a, (arn, t)| {
-                a.text(Some(arn));
-                a.int(Some(t.seq));
-                a.text(t.status);
-                a.time(t.start_time);
-                a.time(t.end_time);
-                a.text(t.status_message);
-            },
-        )?;
+        // All jobs of a run share its synced_at, which marks the rows this batch wrote.
+        let Some(synced_at) = jobs.first().map(|j| j.synced_at) else {
+            return Ok(out);
+        };
+        let mut keys = jobs.iter().map(|j| j.arn.as_str());
+        for n in chunk_sizes(jobs.len(), 1, self.backend) {
+            let mut args = Args::new(self.backend);
+            for key in keys.by_ref().take(n) {
+                args.text(Some(key));
+            }
+            args.time(Some(synced_at));
+            if let Some(e) = args.take_error() {
+                return Err(StoreError::Build(e));
+            }
+            for table in children::TABLES {
+                out.push(Statement {
+                    sql: self.sql(Shape::DeleteChildren(table), n)?,
+                    args: args.clone(),
+                });
+            }
+            for table in children::TABLES {
+                out.push(Statement {
+                    sql: self.sql(Shape::InsertChildren(table), n)?,
+                    args: args.clone(),
+                });
+            }
+        }
         Ok(out)
     }
 
@@ -170,51 +138,30 @@ impl Writer {
     }
 
     fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
-        let placeholder = || Expr::val(SqValue::String(None));
-        let (table, columns): (&'static str, Vec<&'static str>) = match shape {
-            Shape::DeleteChildren(table) => {
-                let stmt = Query::delete()
-                    .from_table(table)
-                    .and_where(
-                        Expr::col("training_job_arn").is_in((0..rows).map(|_| placeholder())),
-                    )
-                    .to_owned();
-                return Ok(match self.backend {
-                    Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
-                    Backend::Postgres => stmt.build(PostgresQueryBuilder).0,
-                });
-            }
-            Shape::Insert(table) => (table, child_columns(table).to_vec()),
-            Shape::UpsertJobs => (JOB_TABLE, COLUMNS.iter().map(|c| c.name).collect()),
-        };
+        match shape {
+            Shape::DeleteChildren(table) => return Ok(children::delete(self.backend, table, rows)),
+            Shape::InsertChildren(table) => return Ok(children::insert(self.backend, table, rows)),
+            Shape::UpsertJobs => {}
+        }
+        let columns: Vec<&'static str> = COLUMNS.iter().map(|c| c.name).collect();
         let mut stmt = Query::insert();
-        stmt.into_table(table).columns(columns.iter().copied());
+        stmt.into_table(JOB_TABLE).columns(columns.iter().copied());
         for _ in 0..rows {
-            stmt.values(columns.iter().map(|_| placeholder()))
+            stmt.values(columns.iter().map(|_| Expr::val(SqValue::String(None))))
                 .map_err(|e| StoreError::Build(e.to_string()))?;
         }
-        if shape == Shape::UpsertJobs {
-            stmt.on_conflict(
-                OnConflict::column("_key")
-                    .update_columns(columns.iter().copied().filter(|&n| n != "_key"))
-                    .action_and_where(Expr::cust(format!(
-                        r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
-                    )))
-                    .to_owned(),
-            );
-        }
+        stmt.on_conflict(
+            OnConflict::column("_key")
+                .update_columns(columns.iter().copied().filter(|&n| n != "_key"))
+                .action_and_where(Expr::cust(format!(
+                    r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
+                )))
+                .to_owned(),
+        );
         Ok(match self.backend {
             Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
             Backend::Postgres => stmt.build(PostgresQueryBuilder).0,
         })
-    }
-}
-
-fn child_columns(table: &str) -> &'static [&'static str] {
-    match table {
-        KV_TABLE => KV_COLUMNS,
-        METRIC_TABLE => METRIC_COLUMNS,
-        _ => TRANSITION_COLUMNS,
     }
 }
 
@@ -257,6 +204,7 @@ fn last_of_each(jobs: Vec<JobRecord>) -> Vec<JobRecord> {
 
 /// Bound values for one backend. SQLite keeps timestamps and JSON as text and booleans as 0/1;
 /// Postgres binds timestamptz, jsonb and boolean, with typed NULLs.
+#[derive(Clone)]
 pub enum Args {
     Sqlite(SqliteArguments, Option<String>),
     Postgres(PgArguments, Option<String>),
@@ -312,10 +260,6 @@ impl Args {
         self.add(v, v);
     }
 
-    fn float(&mut self, v: Option<f64>) {
-        self.add(v, v);
-    }
-
     fn time(&mut self, v: Option<DateTime<Utc>>) {
         match self {
             Args::Sqlite(..) => self.add(v.as_ref().map(time::format), None::<String>),
@@ -359,6 +303,7 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flatten::columns::KV_TABLE;
 
     #[test]
     fn chunks_are_powers_of_two_under_the_limit() {
@@ -374,10 +319,7 @@ mod tests {
     fn sql_is_rendered_per_dialect_with_placeholders() {
         let mut pg = Writer::new(Backend::Postgres);
         let sql = pg.sql(Shape::DeleteChildren(KV_TABLE), 2).unwrap();
-        assert_eq!(
-            &*sql,
-            r#"DELETE FROM "sagemaker_training_job_kv" WHERE "training_job_arn" IN ($1, $2)"#
-        );
+        assert!(sql.contains("_key IN ($1, $2) AND synced_at = $3"), "{sql}");
         let mut lite = Writer::new(Backend::Sqlite);
         let sql = lite.sql(Shape::UpsertJobs, 1).unwrap();
         assert!(

@@ -1,0 +1,83 @@
+//! The child tables as projections of the job row just written, computed by the database.
+//!
+//! Key/value rows, metrics and status transitions are nothing but the `hyper_parameters`,
+//! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
+//! spread out. Deriving them in SQL from the stored row means they can never disagree with it,
+//! and costs one statement per table per batch instead of binding every pair from the client.
+//! Only jobs this batch actually wrote (their `synced_at` is this run's) are touched: a job whose
+//! `raw` did not change keeps its rows as they are.
+
+use super::Backend;
+use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE};
+
+pub const TABLES: [&str; 3] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE];
+
+/// `n` placeholders for job keys, then one for the run's `synced_at`.
+fn changed(backend: Backend, n: usize) -> String {
+    let keys: Vec<String> = (1..=n).map(|i| placeholder(backend, i)).collect();
+    format!(
+        "SELECT * FROM {JOB_TABLE} WHERE _key IN ({}) AND synced_at = {}",
+        keys.join(", "),
+        placeholder(backend, n + 1)
+    )
+}
+
+fn placeholder(backend: Backend, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("?{i}"),
+        Backend::Postgres => format!("${i}"),
+    }
+}
+
+/// Removes the child rows of the jobs written in this batch.
+pub fn delete(backend: Backend, table: &str, n: usize) -> String {
+    format!(
+        "DELETE FROM {table} WHERE training_job_arn IN (SELECT _key FROM ({}) AS c)",
+        changed(backend, n)
+    )
+}
+
+/// Inserts the child rows of the jobs written in this batch.
+pub fn insert(backend: Backend, table: &str, n: usize) -> String {
+    let c = changed(backend, n);
+    match (backend, table) {
+        (Backend::Sqlite, KV_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
+             SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, json_each(c.hyper_parameters) e \
+             UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, json_each(c.environment) e \
+             UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, json_each(c.tags) e"
+        ),
+        (Backend::Postgres, KV_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
+             SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
+             UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
+             UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
+        ),
+        (Backend::Sqlite, METRIC_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
+             SELECT c._key, coalesce(json_extract(e.value, '$.MetricName'), ''), \
+             json_extract(e.value, '$.Value'), json_extract(e.value, '$.Timestamp') \
+             FROM c, json_each(c.final_metric_data_list) e"
+        ),
+        (Backend::Postgres, METRIC_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
+             SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
+             (e->>'Timestamp')::timestamptz \
+             FROM c, jsonb_array_elements(c.final_metric_data_list) e"
+        ),
+        (Backend::Sqlite, _) => format!(
+            "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
+             (training_job_arn, seq, status, start_time, end_time, status_message) \
+             SELECT c._key, e.key + 1, json_extract(e.value, '$.Status'), json_extract(e.value, '$.StartTime'), \
+             json_extract(e.value, '$.EndTime'), json_extract(e.value, '$.StatusMessage') \
+             FROM c, json_each(c.secondary_status_transitions) e"
+        ),
+        (Backend::Postgres, _) => format!(
+            "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
+             (training_job_arn, seq, status, start_time, end_time, status_message) \
+             SELECT c._key, t.seq, t.e->>'Status', (t.e->>'StartTime')::timestamptz, \
+             (t.e->>'EndTime')::timestamptz, t.e->>'StatusMessage' \
+             FROM c, jsonb_array_elements(c.secondary_status_transitions) WITH ORDINALITY AS t(e, seq)"
+        ),
+    }
+}
