@@ -6,9 +6,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use std::io::IsTerminal;
+
 use crate::flatten::{Flattener, Redactor};
 use crate::input;
 use crate::load;
+use crate::prices;
+use crate::query::{self, format::Format};
 use crate::store::url::DEFAULT_URL;
 use crate::store::{DbUrl, Store, StoreOptions};
 
@@ -50,6 +54,46 @@ pub enum Command {
     Migrate,
     /// Store DescribeTrainingJob responses from files, directories or stdin
     Load(LoadArgs),
+    /// Run a canned report or SQL of your own
+    Query(QueryArgs),
+    /// Instance prices for the dollar estimates of the cost reports
+    #[command(subcommand)]
+    Prices(PricesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The report to run (see --list)
+    #[arg(value_name = "REPORT", required_unless_present_any = ["list", "sql"], conflicts_with_all = ["list", "sql"])]
+    pub report: Option<String>,
+
+    /// List the reports with their descriptions and parameters
+    #[arg(long)]
+    pub list: bool,
+
+    /// Run this SQL instead of a report (:name placeholders take --param values)
+    #[arg(long, value_name = "SQL", conflicts_with = "list")]
+    pub sql: Option<String>,
+
+    /// A report parameter, bound as a value, never spliced into the SQL
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+
+    /// Output format (default: table on a terminal, csv otherwise)
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Load instance_type,region,usd_per_hour rows from a CSV file (region * = any region)
+    Load {
+        #[arg(value_name = "FILE.csv")]
+        file: std::path::PathBuf,
+        /// Remove every stored price first
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -106,7 +150,56 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
         Command::Load(args) => run_load(&opts, args).await,
+        Command::Query(args) => run_query(&opts, args).await,
+        Command::Prices(PricesCommand::Load { file, replace }) => {
+            let prices = match prices::read(&file) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("sagesync: refused {e}");
+                    return Ok(Outcome::Partial);
+                }
+            };
+            let store = Store::open(&opts).await?;
+            let stored = prices::store(&store, &prices, replace).await;
+            store.close().await;
+            stored?;
+            eprintln!(
+                "sagesync: stored {} instance prices from {}",
+                prices.len(),
+                file.display()
+            );
+            Ok(Outcome::Complete)
+        }
     }
+}
+
+async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
+    if args.list {
+        print!("{}", query::list());
+        return Ok(Outcome::Complete);
+    }
+    let params = query::parse_params(&args.params)?;
+    // Unknown reports are refused before touching the database.
+    if let Some(name) = &args.report {
+        query::reports::Report::find(name)
+            .ok_or_else(|| query::QueryError::UnknownReport(name.clone()))?;
+    }
+    let store = Store::open(opts).await?;
+    let result = match (&args.report, &args.sql) {
+        (Some(name), _) => query::run_report(&store, name, &params).await,
+        (None, Some(sql)) => query::run_sql(&store, sql, &params).await,
+        (None, None) => unreachable!("clap requires a report, --sql or --list"),
+    };
+    store.close().await;
+    let rs = result?;
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    });
+    let mut out = std::io::stdout().lock();
+    query::format::write(&mut out, &rs, format).context("cannot write the result")?;
+    Ok(Outcome::Complete)
 }
 
 async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {

@@ -6,6 +6,7 @@
 
 mod children;
 mod postgres;
+pub mod read;
 mod sqlite;
 pub mod url;
 pub mod write;
@@ -34,6 +35,10 @@ pub enum StoreError {
     },
     #[error("cannot build SQL: {0}")]
     Build(String),
+    #[error(
+        "column {column} has type {kind}, which sagesync cannot print; cast it to text, e.g. {column}::text"
+    )]
+    Unprintable { column: String, kind: String },
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -104,6 +109,34 @@ impl Store {
                 Tx::Postgres(tx)
             }
         })
+    }
+
+    /// Runs sea-query statements in one transaction.
+    pub async fn execute_all(
+        &self,
+        statements: Vec<(String, sea_query_sqlx::SqlxValues)>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                for (sql, values) in statements {
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for (sql, values) in statements {
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {

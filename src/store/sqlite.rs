@@ -23,7 +23,9 @@ pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(60))
         .pragma("cache_size", "-16384")
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        // A large load is one transaction, so the WAL grows to its size; give the space back after.
+        .pragma("journal_size_limit", "67108864");
     SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)

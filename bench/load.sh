@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The load benchmark (a benchmark, not a test): generates N realistic jobs as JSON Lines, loads
+# them with a release build of sagesync into a fresh SQLite file and a fresh Postgres schema, runs
+# the naive Python loader (bench/naive_load.py) on a sample for the side-by-side rate, and measures
+# sagesync's peak RSS loading N_MEM jobs.
+#
+#   bench/load.sh [N] [N_MEM] [NAIVE_SAMPLE]     # defaults: 100000 500000 10000
+#
+# Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg.sh
+
+N=${1:-100000}
+N_MEM=${2:-500000}
+SAMPLE=${3:-10000}
+work=$(mktemp -d /tmp/sagesync-bench.XXXXXX)
+cleanup_work() { rm -rf "$work"; }
+
+cargo build --release --quiet
+sagesync=target/release/sagesync
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
+trap 'cleanup_work; as_pg pg_ctl -D "${PG_TMP:-/nonexistent}/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "${PG_TMP:-}"' EXIT
+
+rate() { python3 -c "print(f'{$1/$2:,.0f}')"; }
+timed() { # prints "seconds peak_kb" of a command
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  cat "$work/time"
+}
+
+echo "generating $N jobs..." >&2
+python3 bench/gen_jobs.py "$N" > "$work/jobs.jsonl"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(du -h "$work/jobs.jsonl" | cut -f1) of input"
+
+read -r s kb < <(timed "$sagesync" --database-url "sqlite://$work/bench.db" load "$work/jobs.jsonl")
+echo "sagesync load, SQLite:   N=$N  ${s}s  $(rate "$N" "$s") jobs/s  peak RSS $((kb / 1024)) MB"
+sqlite_rate=$(python3 -c "print($N/$s)")
+
+read -r s kb < <(timed "$sagesync" --database-url "$BENCH_DATABASE_URL" --pg-schema "bench_$$" load "$work/jobs.jsonl")
+echo "sagesync load, Postgres: N=$N  ${s}s  $(rate "$N" "$s") jobs/s  peak RSS $((kb / 1024)) MB"
+
+head -n "$SAMPLE" "$work/jobs.jsonl" > "$work/sample.jsonl"
+read -r s _ < <(timed python3 bench/naive_load.py "$work/sample.jsonl" "$work/naive.db")
+echo "naive Python loader:     N=$SAMPLE  ${s}s  $(rate "$SAMPLE" "$s") jobs/s  (sagesync is $(python3 -c "print(f'{$sqlite_rate/($SAMPLE/$s):.1f}')")x faster)"
+
+if [ "$N_MEM" -gt 0 ]; then
+  rm -f "$work/jobs.jsonl" "$work"/bench.db*
+  echo "generating $N_MEM jobs for the memory run..." >&2
+  python3 bench/gen_jobs.py "$N_MEM" > "$work/jobs.jsonl"
+  read -r s kb < <(timed "$sagesync" --database-url "sqlite://$work/mem.db" load "$work/jobs.jsonl")
+  echo "sagesync load, SQLite:   N=$N_MEM  ${s}s  $(rate "$N_MEM" "$s") jobs/s  peak RSS $((kb / 1024)) MB"
+fi

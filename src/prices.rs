@@ -1,0 +1,134 @@
+//! `sagesync prices load FILE.csv`: optional prices per instance type and region, for the dollar
+//! estimates of the cost reports. The file is `instance_type,region,usd_per_hour` with a header;
+//! `#` starts a comment line; region `*` stands for every region without a price of its own.
+
+use std::path::Path;
+
+use sea_query::{OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder};
+use sea_query_sqlx::SqlxBinder;
+
+use crate::store::{Backend, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file} line {line}: {reason}; nothing from it was stored")]
+    Bad {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Price {
+    pub instance_type: String,
+    pub region: String,
+    pub usd_per_hour: f64,
+}
+
+pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
+    let file = path.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| PriceError::Io {
+            file: file.clone(),
+            source: e.into(),
+        })?;
+    let bad = |line: u64, reason: String| PriceError::Bad {
+        file: file.clone(),
+        line,
+        reason,
+    };
+    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let want = ["instance_type", "region", "usd_per_hour"];
+    if headers.iter().collect::<Vec<_>>() != want {
+        return Err(bad(1, format!("the header must be {}", want.join(","))));
+    }
+    let mut prices = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let (t, r, usd) = (&record[0], &record[1], &record[2]);
+        if t.is_empty() || r.is_empty() {
+            return Err(bad(
+                line,
+                "instance_type and region must not be empty".into(),
+            ));
+        }
+        let usd_per_hour = usd
+            .parse::<f64>()
+            .ok()
+            .filter(|u| u.is_finite() && *u >= 0.0)
+            .ok_or_else(|| {
+                bad(
+                    line,
+                    format!("usd_per_hour {usd:?} is not a non-negative number"),
+                )
+            })?;
+        prices.push(Price {
+            instance_type: t.into(),
+            region: r.into(),
+            usd_per_hour,
+        });
+    }
+    Ok(prices)
+}
+
+/// Stores `prices` in one transaction, replacing the price of each (type, region) it names, or
+/// every price when `replace_all`.
+pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result<(), StoreError> {
+    let mut statements = Vec::new();
+    if replace_all {
+        statements.push(
+            Query::delete()
+                .from_table("instance_price")
+                .to_owned()
+                .build_sqlx_for(store.backend()),
+        );
+    }
+    for chunk in prices.chunks(1000) {
+        let mut insert = Query::insert();
+        insert
+            .into_table("instance_price")
+            .columns(["instance_type", "region", "usd_per_hour"]);
+        for p in chunk {
+            insert
+                .values([
+                    p.instance_type.clone().into(),
+                    p.region.clone().into(),
+                    p.usd_per_hour.into(),
+                ])
+                .map_err(|e| StoreError::Build(e.to_string()))?;
+        }
+        insert.on_conflict(
+            OnConflict::columns(["instance_type", "region"])
+                .update_column("usd_per_hour")
+                .to_owned(),
+        );
+        statements.push(insert.build_sqlx_for(store.backend()));
+    }
+    store.execute_all(statements).await
+}
+
+trait BuildFor {
+    fn build_sqlx_for(&self, backend: Backend) -> (String, sea_query_sqlx::SqlxValues);
+}
+
+impl<S: SqlxBinder> BuildFor for S {
+    fn build_sqlx_for(&self, backend: Backend) -> (String, sea_query_sqlx::SqlxValues) {
+        match backend {
+            Backend::Sqlite => self.build_sqlx(SqliteQueryBuilder),
+            Backend::Postgres => self.build_sqlx(PostgresQueryBuilder),
+        }
+    }
+}

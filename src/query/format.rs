@@ -1,0 +1,195 @@
+//! Printing a result: aligned tables for people, RFC 4180 CSV and JSON for programs.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use serde_json::Value;
+
+use crate::store::read::{Out, ResultSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Longest cell shown in a table; CSV and JSON always carry whole values.
+const MAX_TABLE_CELL: usize = 60;
+
+pub fn write(out: &mut dyn Write, rs: &ResultSet, format: Format) -> std::io::Result<()> {
+    match format {
+        Format::Table => table(out, rs),
+        Format::Csv => csv(out, rs),
+        Format::Json => json(out, rs),
+    }
+}
+
+fn text(v: &Out) -> String {
+    match v {
+        Out::Null => String::new(),
+        Out::Bool(b) => b.to_string(),
+        Out::Int(i) => i.to_string(),
+        Out::Float(f) => f.to_string(),
+        Out::Decimal(d) | Out::Text(d) => d.clone(),
+        Out::Json(j) => j.to_string(),
+    }
+}
+
+fn is_number(v: &Out) -> bool {
+    matches!(v, Out::Int(_) | Out::Float(_) | Out::Decimal(_))
+}
+
+fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
+    let cells: Vec<Vec<String>> = rs
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| clip(&text(v).replace('\n', "⏎")))
+                .collect()
+        })
+        .collect();
+    let width = |i: usize| {
+        let head = rs.columns[i].chars().count();
+        cells
+            .iter()
+            .map(|r| r[i].chars().count())
+            .fold(head, usize::max)
+    };
+    let widths: Vec<usize> = (0..rs.columns.len()).map(width).collect();
+    let line = |out: &mut dyn Write, fields: Vec<(String, bool)>| -> std::io::Result<()> {
+        let parts: Vec<String> = fields
+            .into_iter()
+            .zip(&widths)
+            .map(|((s, right), &w)| {
+                if right {
+                    format!("{s:>w$}")
+                } else {
+                    format!("{s:<w$}")
+                }
+            })
+            .collect();
+        writeln!(out, "{}", parts.join("  ").trim_end())
+    };
+    line(out, rs.columns.iter().map(|c| (c.clone(), false)).collect())?;
+    line(
+        out,
+        widths.iter().map(|&w| ("-".repeat(w), false)).collect(),
+    )?;
+    for (row, values) in cells.into_iter().zip(&rs.rows) {
+        line(
+            out,
+            row.into_iter()
+                .zip(values)
+                .map(|(s, v)| (s, is_number(v)))
+                .collect(),
+        )?;
+    }
+    writeln!(
+        out,
+        "({} row{})",
+        rs.rows.len(),
+        if rs.rows.len() == 1 { "" } else { "s" }
+    )
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_TABLE_CELL {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(MAX_TABLE_CELL - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn csv(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    w.write_record(&rs.columns)?;
+    for row in &rs.rows {
+        w.write_record(row.iter().map(text))?;
+    }
+    w.flush()
+}
+
+/// An array of objects, keys in column order, numbers as numbers.
+fn json(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
+    let mut s = String::from("[");
+    for (n, row) in rs.rows.iter().enumerate() {
+        s.push_str(if n == 0 { "\n  {" } else { ",\n  {" });
+        for (i, (col, v)) in rs.columns.iter().zip(row).enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&Value::String(col.clone()).to_string());
+            s.push_str(": ");
+            s.push_str(&json_value(v).to_string());
+        }
+        s.push('}');
+    }
+    s.push_str(if rs.rows.is_empty() { "]\n" } else { "\n]\n" });
+    out.write_all(s.as_bytes())
+}
+
+fn json_value(v: &Out) -> Value {
+    match v {
+        Out::Null => Value::Null,
+        Out::Bool(b) => Value::Bool(*b),
+        Out::Int(i) => Value::from(*i),
+        Out::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        // Exact decimals (Postgres numeric): an integer stays an integer, the rest become floats.
+        Out::Decimal(d) => match d.parse::<i64>() {
+            Ok(i) => Value::from(i),
+            Err(_) => d
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| Value::String(d.clone()), Value::Number),
+        },
+        Out::Text(t) => Value::String(t.clone()),
+        Out::Json(j) => j.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ResultSet {
+        ResultSet {
+            columns: vec!["name".into(), "hours".into(), "note".into()],
+            rows: vec![
+                vec![
+                    Out::Text("a".into()),
+                    Out::Float(8.0),
+                    Out::Text("x, \"y\"".into()),
+                ],
+                vec![Out::Text("long-name".into()), Out::Int(16), Out::Null],
+            ],
+        }
+    }
+
+    fn render(f: Format) -> String {
+        let mut buf = Vec::new();
+        write(&mut buf, &sample(), f).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            render(Format::Table),
+            "name       hours  note\n---------  -----  ------\na              8  x, \"y\"\nlong-name     16\n(2 rows)\n"
+        );
+        assert_eq!(
+            render(Format::Csv),
+            "name,hours,note\r\na,8,\"x, \"\"y\"\"\"\r\nlong-name,16,\r\n"
+        );
+        let j: Value = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(j[0]["hours"], 8.0);
+        assert_eq!(j[1]["hours"], 16);
+        assert!(j[1]["note"].is_null());
+    }
+}

@@ -1,0 +1,167 @@
+//! `sagesync query`: the canned reports of `queries/` and ad-hoc SQL, with bound parameters.
+
+pub mod format;
+pub mod params;
+pub mod reports;
+
+use std::collections::BTreeMap;
+
+use reports::{PRICE_COLUMNS, REPORTS, Report};
+
+use crate::store::read::{Out, ResultSet};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("unknown report {0:?}; `sagesync query --list` shows the reports")]
+    UnknownReport(String),
+    #[error("--param {0:?} must be KEY=VALUE")]
+    BadParam(String),
+    #[error("missing parameter {name}: add --param {name}=VALUE ({help})")]
+    Missing { name: String, help: String },
+    #[error("unknown parameter {name}; {what} takes {accepted}")]
+    Unknown {
+        name: String,
+        what: String,
+        accepted: String,
+    },
+    #[error("the query failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// `KEY=VALUE` pairs from the command line.
+pub fn parse_params(raw: &[String]) -> Result<BTreeMap<String, String>, QueryError> {
+    raw.iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(QueryError::BadParam(p.clone())),
+        })
+        .collect()
+}
+
+/// The reports with their descriptions and parameters, for `--list`.
+pub fn list() -> String {
+    let mut s = String::new();
+    for r in REPORTS {
+        s.push_str(&format!("{:<20} {}\n", r.name, r.description()));
+        for p in r.params() {
+            let how = match (&p.default, p.required) {
+                (Some(d), _) => format!(" (default {d})"),
+                (None, true) => " (required)".to_string(),
+                (None, false) => " (optional)".to_string(),
+            };
+            s.push_str(&format!(
+                "{:<20}   --param {}=…{how}: {}\n",
+                "", p.name, p.help
+            ));
+        }
+    }
+    s
+}
+
+pub async fn run_report(
+    store: &Store,
+    name: &str,
+    given: &BTreeMap<String, String>,
+) -> Result<ResultSet, QueryError> {
+    let report = Report::find(name).ok_or_else(|| QueryError::UnknownReport(name.to_string()))?;
+    let declared = report.params();
+    if let Some(extra) = given
+        .keys()
+        .find(|k| !declared.iter().any(|p| &p.name == *k))
+    {
+        let accepted = if declared.is_empty() {
+            "no parameters".to_string()
+        } else {
+            declared
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(QueryError::Unknown {
+            name: extra.clone(),
+            what: format!("report {name}"),
+            accepted,
+        });
+    }
+    let (sql, names) = params::rewrite(report.sql(store.backend()), store.backend());
+    let mut values = Vec::with_capacity(names.len());
+    for n in &names {
+        let p = declared.iter().find(|p| &p.name == n);
+        let value = given
+            .get(n)
+            .cloned()
+            .or_else(|| p.and_then(|p| p.default.clone()));
+        if value.is_none() && p.is_none_or(|p| p.required) {
+            let help = p.map(|p| p.help.clone()).unwrap_or_default();
+            return Err(QueryError::Missing {
+                name: n.clone(),
+                help,
+            });
+        }
+        values.push(value);
+    }
+    let mut rs = store.fetch(&sql, &values).await?;
+    if rs
+        .columns
+        .iter()
+        .any(|c| PRICE_COLUMNS.contains(&c.as_str()))
+        && !has_prices(store).await?
+    {
+        drop_columns(&mut rs, PRICE_COLUMNS);
+    }
+    Ok(rs)
+}
+
+pub async fn run_sql(
+    store: &Store,
+    sql: &str,
+    given: &BTreeMap<String, String>,
+) -> Result<ResultSet, QueryError> {
+    let (sql, names) = params::rewrite(sql, store.backend());
+    if let Some(extra) = given.keys().find(|k| !names.contains(k)) {
+        let accepted = if names.is_empty() {
+            "no parameters".into()
+        } else {
+            names.join(", ")
+        };
+        return Err(QueryError::Unknown {
+            name: extra.clone(),
+            what: "this SQL".into(),
+            accepted,
+        });
+    }
+    let mut values = Vec::with_capacity(names.len());
+    for n in &names {
+        let v = given.get(n).cloned().ok_or_else(|| QueryError::Missing {
+            name: n.clone(),
+            help: format!("the SQL uses :{n}"),
+        })?;
+        values.push(Some(v));
+    }
+    Ok(store.fetch(&sql, &values).await?)
+}
+
+async fn has_prices(store: &Store) -> Result<bool, StoreError> {
+    let rs = store
+        .fetch("SELECT count(*) AS n FROM instance_price", &[])
+        .await?;
+    Ok(matches!(rs.rows.first().and_then(|r| r.first()), Some(Out::Int(n)) if *n > 0))
+}
+
+fn drop_columns(rs: &mut ResultSet, names: &[&str]) {
+    let keep: Vec<bool> = rs
+        .columns
+        .iter()
+        .map(|c| !names.contains(&c.as_str()))
+        .collect();
+    fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
+        let mut flags = keep.iter();
+        v.retain(|_| flags.next().copied().unwrap_or(true));
+    }
+    filter(&mut rs.columns, &keep);
+    for row in &mut rs.rows {
+        filter(row, &keep);
+    }
+}

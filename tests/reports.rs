@@ -1,0 +1,548 @@
+//! The canned reports and `sagesync query`, on both backends, against fixture jobs whose figures
+//! are worked out by hand here.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const ACCOUNT: &str = "123456789012";
+
+fn arn(name: &str) -> String {
+    format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/{name}")
+}
+
+/// A completed single-instance job; `extra` overrides or adds members.
+fn job(name: &str, created: &str, extra: Value) -> Value {
+    let mut j = json!({
+        "TrainingJobName": name,
+        "TrainingJobArn": arn(name),
+        "TrainingJobStatus": "Completed",
+        "SecondaryStatus": "Completed",
+        "CreationTime": created,
+        "TrainingStartTime": created,
+        "LastModifiedTime": created,
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out/"},
+        "EnableNetworkIsolation": false,
+        "EnableInterContainerTrafficEncryption": false,
+        "EnableManagedSpotTraining": false,
+        "HyperParameters": {},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        j[k] = v.clone();
+    }
+    j
+}
+
+fn fixtures() -> Vec<Value> {
+    let tuning =
+        format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:hyper-parameter-tuning-job/xgb-hpo");
+    let trial = |name: &str, auc: f64, train_auc: f64, eta: &str| {
+        job(
+            name,
+            "2024-06-01T10:00:00Z",
+            json!({
+                "TuningJobArn": tuning, "BillableTimeInSeconds": 100, "TrainingTimeInSeconds": 100,
+                "HyperParameters": {"eta": eta, "max_depth": "5", "_tuning_objective_metric": "validation:auc"},
+                "FinalMetricDataList": [
+                    {"MetricName": "validation:auc", "Value": auc, "Timestamp": "2024-06-01T10:05:00Z"},
+                    {"MetricName": "train:auc", "Value": train_auc, "Timestamp": "2024-06-01T10:05:00Z"}],
+            }),
+        )
+    };
+    vec![
+        // 3 instances, spot, 288 billable of 960 training seconds: 864 instance-seconds, 70 % saved.
+        // Everything secure: it must not appear in security-posture.
+        job(
+            "spot-xgb",
+            "2024-03-05T08:00:00Z",
+            json!({
+                "ResourceConfig": {"InstanceType": "ml.m5.2xlarge", "InstanceCount": 3, "VolumeSizeInGB": 30, "VolumeKmsKeyId": "key-1"},
+                "OutputDataConfig": {"S3OutputPath": "s3://bucket/out/", "KmsKeyId": "key-2"},
+                "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+                "EnableNetworkIsolation": true, "EnableInterContainerTrafficEncryption": true,
+                "EnableManagedSpotTraining": true, "BillableTimeInSeconds": 288, "TrainingTimeInSeconds": 960,
+                "Tags": [{"Key": "team", "Value": "growth"}],
+            }),
+        ),
+        // 2 × ml.c5.18xlarge and 4 × ml.p3dn.24xlarge for 14,400 s: 8 and 16 instance-hours.
+        job(
+            "hetero-llm",
+            "2024-03-20T00:00:00Z",
+            json!({
+                "ResourceConfig": {"VolumeSizeInGB": 100, "InstanceGroups": [
+                    {"InstanceType": "ml.c5.18xlarge", "InstanceCount": 2, "InstanceGroupName": "cpu"},
+                    {"InstanceType": "ml.p3dn.24xlarge", "InstanceCount": 4, "InstanceGroupName": "gpu"}]},
+                "BillableTimeInSeconds": 14400, "TrainingTimeInSeconds": 14400,
+                "Tags": [{"Key": "team", "Value": "research"}],
+            }),
+        ),
+        // Failed before it started: no start, no billable time, counts 0.
+        job(
+            "no-capacity",
+            "2024-04-02T00:00:00Z",
+            json!({
+                "TrainingJobStatus": "Failed", "SecondaryStatus": "Failed", "TrainingStartTime": null,
+                "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+                "FailureReason": "CapacityError: Unable to provision requested ML compute capacity.\nPlease retry later.",
+            }),
+        ),
+        job(
+            "oom-1",
+            "2024-04-10T00:00:00Z",
+            json!({
+                "TrainingJobStatus": "Failed", "SecondaryStatus": "Failed", "TrainingEndTime": "2024-04-10T00:10:00Z",
+                "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+                "BillableTimeInSeconds": 600, "TrainingTimeInSeconds": 600,
+                "FailureReason": "AlgorithmError: ExecuteUserScriptError:\nExitCode 1",
+            }),
+        ),
+        job(
+            "oom-2",
+            "2024-04-20T00:00:00Z",
+            json!({
+                "TrainingJobStatus": "Failed", "SecondaryStatus": "Failed", "TrainingEndTime": "2024-04-20T00:05:00Z",
+                "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+                "BillableTimeInSeconds": 300, "TrainingTimeInSeconds": 300,
+                "FailureReason": "AlgorithmError: ExecuteUserScriptError:\nExitCode 137",
+            }),
+        ),
+        // In progress since 2024-05-01: 48 h at 2024-05-03; the other one only 12 h.
+        job(
+            "stuck",
+            "2024-05-01T00:00:00Z",
+            json!({
+                "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training",
+                "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            }),
+        ),
+        job(
+            "fresh",
+            "2024-05-02T12:00:00Z",
+            json!({
+                "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training",
+                "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            }),
+        ),
+        trial("xgb-hpo-001", 0.91, 0.97, "0.1"),
+        trial("xgb-hpo-002", 0.95, 0.93, "0.2"),
+        trial("xgb-hpo-003", 0.87, 0.99, "0.3"),
+    ]
+}
+
+fn loaded(db: &Db) {
+    let f = write_file(db.dir.path(), "fixtures.jsonl", &jsonl(&fixtures()));
+    assert_eq!(
+        db.run(&["load", f.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+}
+
+/// Runs a query with --format json and returns its rows.
+fn query(db: &Db, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["query"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = db.run(&all);
+    assert_eq!(out.status.code(), Some(0), "{}: {args:?}", db.name());
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("json output");
+    rows.as_array().unwrap().clone()
+}
+
+fn find<'a>(rows: &'a [Value], key: &[(&str, &str)]) -> &'a Value {
+    rows.iter()
+        .find(|r| key.iter().all(|(k, v)| r[*k] == *v))
+        .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
+}
+
+#[tokio::test]
+async fn cost_counts_instance_seconds_per_group_and_adds_dollars_only_with_prices() {
+    for db in backends() {
+        loaded(&db);
+        let rows = query(&db, &["cost"]);
+        let spot = find(
+            &rows,
+            &[("month", "2024-03"), ("instance_type", "ml.m5.2xlarge")],
+        );
+        assert_eq!(spot["billable_instance_seconds"], 864, "{}", db.name());
+        assert_eq!(spot["instance_hours"], 0.24);
+        let c5 = find(
+            &rows,
+            &[("month", "2024-03"), ("instance_type", "ml.c5.18xlarge")],
+        );
+        assert_eq!(
+            (
+                c5["billable_instance_seconds"].as_i64(),
+                c5["instance_hours"].as_f64()
+            ),
+            (Some(28800), Some(8.0))
+        );
+        let p3dn = find(
+            &rows,
+            &[("month", "2024-03"), ("instance_type", "ml.p3dn.24xlarge")],
+        );
+        assert_eq!(
+            (
+                p3dn["billable_instance_seconds"].as_i64(),
+                p3dn["instance_hours"].as_f64()
+            ),
+            (Some(57600), Some(16.0))
+        );
+        // The job that never started is counted (it is one of the 3) at 0 seconds.
+        let g5 = find(
+            &rows,
+            &[("month", "2024-04"), ("instance_type", "ml.g5.xlarge")],
+        );
+        assert_eq!(
+            (
+                g5["jobs"].as_i64(),
+                g5["billable_instance_seconds"].as_i64()
+            ),
+            (Some(3), Some(900))
+        );
+        assert_eq!(g5["instance_hours"], 0.25);
+        assert!(
+            rows.iter().all(|r| r.get("estimated_usd").is_none()),
+            "no prices, no dollar column"
+        );
+
+        let prices = write_file(
+            db.dir.path(),
+            "prices.csv",
+            "# example values\ninstance_type,region,usd_per_hour\nml.m5.2xlarge,us-east-1,0.5\nml.c5.18xlarge,*,3.0\nml.p3dn.24xlarge,us-east-1,30\nml.p3dn.24xlarge,eu-west-1,99\n",
+        );
+        assert_eq!(
+            db.run(&["prices", "load", prices.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+        let rows = query(&db, &["cost"]);
+        let usd = |t: &str| {
+            find(&rows, &[("month", "2024-03"), ("instance_type", t)])["estimated_usd"].clone()
+        };
+        assert_eq!(usd("ml.m5.2xlarge"), 0.12);
+        assert_eq!(usd("ml.c5.18xlarge"), 24.0);
+        assert_eq!(usd("ml.p3dn.24xlarge"), 480.0);
+        assert!(
+            find(&rows, &[("month", "2024-04")])["estimated_usd"].is_null(),
+            "no price, no guess"
+        );
+
+        // The sum of the view is the cost report's total.
+        let usage = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT sum(billable_instance_seconds) AS s, count(*) AS n FROM sagemaker_training_job_instance_usage",
+            ],
+        );
+        assert_eq!(usage[0]["s"], 864 + 28800 + 57600 + 900 + 300);
+        assert_eq!(usage[0]["n"], 11, "one row per job and instance group");
+    }
+}
+
+#[tokio::test]
+async fn cost_by_tag_groups_untagged_jobs_apart() {
+    for db in backends() {
+        loaded(&db);
+        let rows = query(&db, &["cost-by-tag", "--param", "tag_key=team"]);
+        assert_eq!(
+            find(&rows, &[("month", "2024-03"), ("tag_value", "growth")])["billable_instance_seconds"],
+            864
+        );
+        let research = find(&rows, &[("month", "2024-03"), ("tag_value", "research")]);
+        assert_eq!(
+            (
+                research["billable_instance_seconds"].as_i64(),
+                research["instance_hours"].as_f64()
+            ),
+            (Some(86400), Some(24.0))
+        );
+        assert_eq!(
+            find(&rows, &[("month", "2024-04"), ("tag_value", "(untagged)")])["jobs"],
+            3
+        );
+        // A value is bound, never spliced: this matches no tag and breaks nothing.
+        let rows = query(&db, &["cost-by-tag", "--param", "tag_key=team' OR '1'='1"]);
+        assert!(
+            rows.iter().all(|r| r["tag_value"] == "(untagged)"),
+            "{}",
+            db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn spot_savings_failures_and_long_running() {
+    for db in backends() {
+        loaded(&db);
+        let spot = query(&db, &["spot-savings"]);
+        assert_eq!(spot.len(), 1);
+        assert_eq!(
+            spot[0],
+            json!({"month": "2024-03", "spot_jobs": 1, "training_seconds": 960, "billable_seconds": 288, "saved_pct": 70.0}),
+            "{}",
+            db.name()
+        );
+
+        let failures = query(&db, &["failures"]);
+        assert_eq!(failures.len(), 2);
+        assert_eq!(
+            failures[0]["failure_reason"],
+            "AlgorithmError: ExecuteUserScriptError:"
+        );
+        assert_eq!(failures[0]["jobs"], 2);
+        assert_eq!(failures[0]["last_seen"], "2024-04-20T00:05:00.000Z");
+        assert_eq!(failures[0]["example_job"], "oom-2");
+        assert_eq!(
+            failures[1]["failure_reason"],
+            "CapacityError: Unable to provision requested ML compute capacity."
+        );
+
+        let long = query(
+            &db,
+            &["long-running", "--param", "as_of=2024-05-03T00:00:00Z"],
+        );
+        assert_eq!(long.len(), 1, "{}", db.name());
+        assert_eq!(long[0]["training_job_name"], "stuck");
+        assert_eq!(long[0]["elapsed_seconds"], 172800);
+        assert_eq!(long[0]["elapsed_hours"], 48.0);
+        assert_eq!(long[0]["max_runtime_in_seconds"], 86400);
+        let long = query(
+            &db,
+            &[
+                "long-running",
+                "--param",
+                "as_of=2024-05-03T00:00:00Z",
+                "--param",
+                "hours=6",
+            ],
+        );
+        assert_eq!(long.len(), 2);
+        // Without as_of it measures from now: both have been running for years.
+        assert_eq!(query(&db, &["long-running"]).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn security_posture_lists_only_jobs_missing_something() {
+    for db in backends() {
+        loaded(&db);
+        let rows = query(&db, &["security-posture"]);
+        assert_eq!(rows.len(), fixtures().len() - 1, "{}", db.name());
+        assert!(rows.iter().all(|r| r["training_job_name"] != "spot-xgb"));
+        let h = find(&rows, &[("training_job_name", "hetero-llm")]);
+        assert_eq!(h["network_isolation"], "no");
+        assert_eq!(h["vpc"], "no");
+        assert_eq!(h["volume_kms_key"], "no");
+        assert_eq!(h["output_kms_key"], "no");
+    }
+}
+
+#[tokio::test]
+async fn tuning_leaderboard_ranks_by_the_objective_metric() {
+    for db in backends() {
+        loaded(&db);
+        let tuning =
+            format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:hyper-parameter-tuning-job/xgb-hpo");
+        for key in ["xgb-hpo", "XGB-HPO", tuning.as_str()] {
+            let rows = query(
+                &db,
+                &[
+                    "tuning-leaderboard",
+                    "--param",
+                    &format!("tuning_job={key}"),
+                ],
+            );
+            let names: Vec<&str> = rows
+                .iter()
+                .map(|r| r["training_job_name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                ["xgb-hpo-002", "xgb-hpo-001", "xgb-hpo-003"],
+                "{} {key}",
+                db.name()
+            );
+            assert_eq!(rows[0]["rank"], 1);
+            assert_eq!(rows[0]["metric_name"], "validation:auc");
+            assert_eq!(rows[0]["metric_value"], 0.95);
+            let hp = &rows[0]["hyper_parameters"];
+            let hp: Value = if hp.is_string() {
+                serde_json::from_str(hp.as_str().unwrap()).unwrap()
+            } else {
+                hp.clone()
+            };
+            assert_eq!(hp["eta"], "0.2");
+        }
+        let rows = query(
+            &db,
+            &[
+                "tuning-leaderboard",
+                "--param",
+                "tuning_job=xgb-hpo",
+                "--param",
+                "metric=train:auc",
+                "--param",
+                "order=asc",
+            ],
+        );
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|r| r["training_job_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["xgb-hpo-002", "xgb-hpo-001", "xgb-hpo-003"]);
+        assert_eq!(rows[0]["metric_value"], 0.93);
+    }
+}
+
+#[tokio::test]
+async fn output_formats() {
+    for db in backends() {
+        loaded(&db);
+        let csv = db.run(&["query", "spot-savings", "--format", "csv"]);
+        assert_eq!(
+            String::from_utf8_lossy(&csv.stdout),
+            "month,spot_jobs,training_seconds,billable_seconds,saved_pct\r\n2024-03,1,960,288,70\r\n",
+            "{}",
+            db.name()
+        );
+        // Not a terminal: csv by default.
+        assert_eq!(db.run(&["query", "spot-savings"]).stdout, csv.stdout);
+        let table = db.run(&["query", "spot-savings", "--format", "table"]);
+        assert_eq!(
+            String::from_utf8_lossy(&table.stdout),
+            "month    spot_jobs  training_seconds  billable_seconds  saved_pct\n\
+             -------  ---------  ----------------  ----------------  ---------\n\
+             2024-03          1               960               288         70\n\
+             (1 row)\n"
+        );
+        let list = db.run(&["query", "--list"]);
+        let list = String::from_utf8_lossy(&list.stdout);
+        for name in [
+            "cost",
+            "cost-by-tag",
+            "spot-savings",
+            "failures",
+            "long-running",
+            "security-posture",
+            "tuning-leaderboard",
+        ] {
+            assert!(
+                list.lines().any(|l| l.starts_with(name)),
+                "{name} not listed:\n{list}"
+            );
+        }
+        assert!(list.contains("--param tag_key=…"));
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_exit_2_with_a_clear_message() {
+    for db in backends() {
+        loaded(&db);
+        for (args, says) in [
+            (
+                vec!["query", "no-such-report"],
+                "unknown report \"no-such-report\"",
+            ),
+            (vec!["query", "cost-by-tag"], "missing parameter tag_key"),
+            (
+                vec!["query", "cost", "--param", "team=x"],
+                "unknown parameter team; report cost takes no parameters",
+            ),
+            (
+                vec!["query", "cost", "--param", "novalue"],
+                "must be KEY=VALUE",
+            ),
+            (vec!["query", "--sql", "SELEC 1"], "the query failed"),
+            (
+                vec!["query", "--sql", "SELECT :a AS a"],
+                "missing parameter a",
+            ),
+        ] {
+            let out = db.run(&args);
+            assert_eq!(out.status.code(), Some(2), "{}: {args:?}", db.name());
+            assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        }
+        let out = db.run(&[
+            "query",
+            "--sql",
+            "SELECT :a AS a",
+            "--param",
+            "a=1; DROP TABLE x",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "a\r\n1; DROP TABLE x\r\n"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_price_files_are_refused_whole() {
+    for db in backends() {
+        loaded(&db);
+        let bad = write_file(
+            db.dir.path(),
+            "bad.csv",
+            "instance_type,region,usd_per_hour\nml.m5.xlarge,us-east-1,1\nml.c5.xlarge,us-east-1,cheap\n",
+        );
+        let out = db.run(&["prices", "load", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out)
+                .contains("bad.csv line 3: usd_per_hour \"cheap\" is not a non-negative number"),
+            "{}",
+            stderr(&out)
+        );
+        let n = query(&db, &["--sql", "SELECT count(*) AS n FROM instance_price"]);
+        assert_eq!(n[0]["n"], 0, "{}", db.name());
+    }
+}
+
+#[tokio::test]
+async fn reading_is_not_blocked_by_a_running_writer() {
+    for db in backends() {
+        loaded(&db);
+        let sql = "SELECT count(*) AS n FROM sagemaker_training_job";
+        match db.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                sqlx::query("DELETE FROM sagemaker_training_job")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                let started = std::time::Instant::now();
+                let rows = query(&db, &["--sql", sql]);
+                assert!(
+                    started.elapsed().as_secs() < 10,
+                    "the read waited for the writer"
+                );
+                assert_eq!(rows[0]["n"], fixtures().len(), "it sees what is committed");
+                tx.rollback().await.unwrap();
+            }
+            Backend::Postgres => {
+                let pool = db.pg_pool().await;
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("LOCK TABLE sagemaker_training_job IN ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                sqlx::query("DELETE FROM sagemaker_training_job")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                let rows = query(&db, &["--sql", sql]);
+                assert_eq!(rows[0]["n"], fixtures().len());
+                tx.rollback().await.unwrap();
+            }
+        }
+    }
+}
