@@ -15,12 +15,11 @@ N=${1:-100000}
 N_MEM=${2:-500000}
 SAMPLE=${3:-10000}
 work=$(mktemp -d /tmp/sagesync-bench.XXXXXX)
-cleanup_work() { rm -rf "$work"; }
+on_exit 'rm -rf "$work"'
 
 cargo build --release --quiet
 sagesync=target/release/sagesync
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
-trap 'cleanup_work; as_pg pg_ctl -D "${PG_TMP:-/nonexistent}/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "${PG_TMP:-}"' EXIT
 
 rate() { python3 -c "print(f'{$1/$2:,.0f}')"; }
 timed() { # prints "seconds peak_kb" of a command

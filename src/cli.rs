@@ -13,8 +13,10 @@ use crate::input;
 use crate::load;
 use crate::prices;
 use crate::query::{self, format::Format};
+use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
 use crate::store::{DbUrl, Store, StoreOptions};
+use crate::sync::{self, SyncOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +54,8 @@ pub struct Cli {
 pub enum Command {
     /// Create or upgrade the schema (every other command does this first)
     Migrate,
+    /// Bring the inventory up to date from the SageMaker API (incremental)
+    Sync(SyncArgs),
     /// Store DescribeTrainingJob responses from files, directories or stdin
     Load(LoadArgs),
     /// Run a canned report or SQL of your own
@@ -59,6 +63,58 @@ pub enum Command {
     /// Instance prices for the dollar estimates of the cost reports
     #[command(subcommand)]
     Prices(PricesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// Redact environment values whose key matches this regex instead of the default pattern
+    #[arg(long, value_name = "REGEX")]
+    pub redact_env: Option<String>,
+
+    /// Store environment values as they are
+    #[arg(long, conflicts_with = "redact_env")]
+    pub no_redact: bool,
+}
+
+impl RedactArgs {
+    fn redactor(&self) -> Result<Redactor> {
+        Ok(match (&self.redact_env, self.no_redact) {
+            (_, true) => Redactor::disabled(),
+            (Some(pattern), false) => Redactor::with_pattern(pattern)
+                .with_context(|| format!("invalid --redact-env pattern {pattern:?}"))?,
+            (None, false) => Redactor::default_pattern(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Region to sync (repeatable; default: the region the aws CLI would use)
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// Named profile whose credentials to use (repeatable; default: the default chain)
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+
+    /// Role to assume from the base credentials (repeatable), e.g. one per account
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arns: Vec<String>,
+
+    /// SageMaker endpoint, e.g. a local emulator (AWS_ENDPOINT_URL works too)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// DescribeTrainingJob calls in flight per scope
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Attempts per call; only throttling, timeouts and 5xx are retried
+    #[arg(long, default_value_t = 10)]
+    pub max_attempts: u32,
+
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]
@@ -103,13 +159,8 @@ pub struct LoadArgs {
     #[arg(value_name = "PATH|-", default_value = "-")]
     pub paths: Vec<String>,
 
-    /// Redact environment values whose key matches this regex instead of the default pattern
-    #[arg(long, value_name = "REGEX")]
-    pub redact_env: Option<String>,
-
-    /// Store environment values as they are
-    #[arg(long, conflicts_with = "redact_env")]
-    pub no_redact: bool,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 
     /// Region for records that have a TrainingJobName but no TrainingJobArn
     #[arg(long, requires = "account_id")]
@@ -150,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
         Command::Load(args) => run_load(&opts, args).await,
+        Command::Sync(args) => run_sync(&opts, args).await,
         Command::Query(args) => run_query(&opts, args).await,
         Command::Prices(PricesCommand::Load { file, replace }) => {
             let prices = match prices::read(&file) {
@@ -171,6 +223,39 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
     }
+}
+
+async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
+    let flattener = Arc::new(Flattener {
+        redactor: args.redact.redactor()?,
+        arn_context: None,
+        synced_at: crate::flatten::time::now(),
+    });
+    let client_opts = ClientOptions {
+        profiles: args.profiles,
+        role_arns: args.role_arns,
+        regions: args.regions,
+        endpoint_url: args.endpoint_url,
+        max_attempts: args.max_attempts,
+    };
+    let scopes = source::client::scopes(&client_opts).await?;
+    let store = Store::open(opts).await?;
+    let sync_opts = SyncOptions {
+        concurrency: args.concurrency,
+        batch: load::DEFAULT_BATCH,
+    };
+    let reports = sync::sync_all(&store, scopes, flattener, &sync_opts).await;
+    store.close().await;
+    let mut complete = true;
+    for r in &reports {
+        complete &= r.error.is_none() && r.failed == 0;
+        eprintln!("sagesync: synced {r}");
+    }
+    Ok(if complete {
+        Outcome::Complete
+    } else {
+        Outcome::Partial
+    })
 }
 
 async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
@@ -203,12 +288,7 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
 }
 
 async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
-    let redactor = match (&args.redact_env, args.no_redact) {
-        (_, true) => Redactor::disabled(),
-        (Some(pattern), false) => Redactor::with_pattern(pattern)
-            .with_context(|| format!("invalid --redact-env pattern {pattern:?}"))?,
-        (None, false) => Redactor::default_pattern(),
-    };
+    let redactor = args.redact.redactor()?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("stdin (-) can be read only once");
     }

@@ -8,11 +8,13 @@ mod children;
 mod postgres;
 pub mod read;
 mod sqlite;
+mod sync_state;
 pub mod url;
 pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
 
+pub use sync_state::Cursor;
 pub use url::{Backend, DbUrl};
 pub use write::{Statement, Writer};
 

@@ -1,0 +1,164 @@
+//! The SageMaker calls a sync makes, counted per operation, each answering with the raw JSON body.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::types::{SortBy, SortOrder};
+use serde_json::Value;
+
+use super::SourceError;
+use super::capture::Capture;
+
+/// Calls made, by operation.
+#[derive(Debug, Default)]
+pub struct Calls {
+    pub list: AtomicU64,
+    pub describe: AtomicU64,
+    pub list_tags: AtomicU64,
+}
+
+impl Calls {
+    pub fn snapshot(&self) -> [(&'static str, u64); 3] {
+        [
+            ("ListTrainingJobs", self.list.load(Ordering::Relaxed)),
+            ("DescribeTrainingJob", self.describe.load(Ordering::Relaxed)),
+            ("ListTags", self.list_tags.load(Ordering::Relaxed)),
+        ]
+    }
+}
+
+/// A scope's client with its call counters; cheap to clone into concurrent tasks.
+#[derive(Clone)]
+pub struct Api {
+    pub client: Client,
+    pub calls: std::sync::Arc<Calls>,
+}
+
+/// One entry of a ListTrainingJobs page.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub name: String,
+    pub arn: String,
+    /// Normalised timestamps, comparable with stored ones.
+    pub creation_time: Option<String>,
+    pub last_modified_time: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Api {
+    /// One page of ListTrainingJobs, newest first, and the token of the next page. A page may be
+    /// empty and still have a next page: the service pages first and filters after.
+    pub async fn list_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<Summary>, Option<String>), SourceError> {
+        const OP: &str = "ListTrainingJobs";
+        self.calls.list.fetch_add(1, Ordering::Relaxed);
+        let capture = Capture::default();
+        self.client
+            .list_training_jobs()
+            .max_results(100)
+            .sort_by(SortBy::CreationTime)
+            .sort_order(SortOrder::Descending)
+            .set_next_token(token)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| call_error(OP, e))?;
+        let body = capture.json(OP)?;
+        let summaries = body["TrainingJobSummaries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                Some(Summary {
+                    name: s["TrainingJobName"].as_str()?.to_string(),
+                    arn: s["TrainingJobArn"].as_str()?.to_string(),
+                    creation_time: normalised(&s["CreationTime"]),
+                    last_modified_time: normalised(&s["LastModifiedTime"]),
+                    status: s["TrainingJobStatus"].as_str().map(str::to_string),
+                })
+            })
+            .collect();
+        let next = body["NextToken"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        Ok((summaries, next))
+    }
+
+    /// DescribeTrainingJob as the service sent it; `None` when the job no longer exists.
+    pub async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
+        const OP: &str = "DescribeTrainingJob";
+        self.calls.describe.fetch_add(1, Ordering::Relaxed);
+        let capture = Capture::default();
+        let result = self
+            .client
+            .describe_training_job()
+            .training_job_name(name)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(capture.json(OP)?)),
+            Err(e) if is_not_found(e.code(), e.message()) => Ok(None),
+            Err(e) => Err(call_error(OP, e)),
+        }
+    }
+
+    /// All tags of a resource, following ListTags pages, as the {Key, Value} list the
+    /// TrainingJob shape has.
+    pub async fn tags(&self, arn: &str) -> Result<Value, SourceError> {
+        const OP: &str = "ListTags";
+        let mut tags = Vec::new();
+        let mut token = None;
+        loop {
+            self.calls.list_tags.fetch_add(1, Ordering::Relaxed);
+            let capture = Capture::default();
+            self.client
+                .list_tags()
+                .resource_arn(arn)
+                .max_results(100)
+                .set_next_token(token)
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| call_error(OP, e))?;
+            let mut body = capture.json(OP)?;
+            if let Some(Value::Array(page)) = body.get_mut("Tags").map(Value::take) {
+                tags.extend(page);
+            }
+            token = body["NextToken"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                return Ok(Value::Array(tags));
+            }
+        }
+    }
+}
+
+fn normalised(v: &Value) -> Option<String> {
+    crate::flatten::time::parse(v).map(|t| crate::flatten::time::format(&t))
+}
+
+/// DescribeTrainingJob answers a job that is gone with ValidationException ("Requested resource
+/// not found"); other operations use ResourceNotFound.
+fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
+    let message = message.unwrap_or_default().to_ascii_lowercase();
+    code == Some("ResourceNotFound")
+        || (code == Some("ValidationException")
+            && (message.contains("not found") || message.contains("could not find")))
+}
+
+fn call_error<E: std::error::Error + 'static>(operation: &'static str, e: E) -> SourceError {
+    SourceError::Call {
+        operation,
+        message: DisplayErrorContext(e).to_string(),
+    }
+}

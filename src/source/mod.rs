@@ -1,0 +1,26 @@
+//! The AWS side: one SageMaker client per scope (credentials × region) and the calls a sync
+//! makes, each returning the response body exactly as the service sent it, so members newer
+//! than the SDK still reach `raw`.
+
+pub mod api;
+pub mod capture;
+pub mod client;
+
+pub use api::{Api, Calls};
+pub use client::{ClientOptions, Scope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{operation} failed: {message}")]
+    Call {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation} answered something that is not JSON: {message}")]
+    Body {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("no region for {0}: pass --region, or set AWS_REGION or a region in the profile")]
+    NoRegion(String),
+}

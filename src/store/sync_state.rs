@@ -1,0 +1,183 @@
+//! What a sync asks of the database: the stored version of listed jobs, the stored jobs that can
+//! still change, the per-scope cursor, and jobs that are gone.
+
+use std::collections::HashMap;
+
+use super::read::Out;
+use super::{Backend, Store, StoreError};
+
+/// A scope's cursor: the newest creation time a completed sync listed, and the scope's account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cursor {
+    pub newest_creation_time: Option<String>,
+    pub account_id: Option<String>,
+}
+
+fn text(v: Option<&Out>) -> Option<String> {
+    match v {
+        Some(Out::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+impl Store {
+    fn placeholders(&self, from: usize, n: usize) -> String {
+        let p: Vec<String> = (from..from + n)
+            .map(|i| match self.backend() {
+                Backend::Sqlite => format!("?{i}"),
+                Backend::Postgres => format!("${i}"),
+            })
+            .collect();
+        p.join(", ")
+    }
+
+    /// (last_modified_time, training_job_status) of those of `arns` that are stored.
+    pub async fn stored_versions(
+        &self,
+        arns: &[String],
+    ) -> Result<HashMap<String, (Option<String>, Option<String>)>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in arns.chunks(500) {
+            let sql = format!(
+                "SELECT _key, last_modified_time, training_job_status FROM sagemaker_training_job \
+                 WHERE _key IN ({}) AND deleted_at IS NULL",
+                self.placeholders(1, chunk.len())
+            );
+            let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
+            for row in self.fetch(&sql, &params).await?.rows {
+                if let Some(key) = text(row.first()) {
+                    out.insert(key, (text(row.get(1)), text(row.get(2))));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of stored jobs of an account and region that can still change however old they are:
+    /// in progress, stopping or deleting, holding a warm pool, or with rule evaluations running.
+    pub async fn changeable_jobs(
+        &self,
+        region: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT training_job_name FROM sagemaker_training_job \
+                 WHERE region = ?1 AND account_id = ?2 AND deleted_at IS NULL AND (\
+                 training_job_status IN ('InProgress', 'Stopping', 'Deleting') \
+                 OR json_extract(warm_pool_status, '$.Status') IN ('Available', 'InUse') \
+                 OR EXISTS (SELECT 1 FROM json_each(debug_rule_evaluation_statuses) e \
+                     WHERE json_extract(e.value, '$.RuleEvaluationStatus') = 'InProgress') \
+                 OR EXISTS (SELECT 1 FROM json_each(profiler_rule_evaluation_statuses) e \
+                     WHERE json_extract(e.value, '$.RuleEvaluationStatus') = 'InProgress'))"
+            }
+            Backend::Postgres => {
+                "SELECT training_job_name FROM sagemaker_training_job \
+                 WHERE region = $1 AND account_id = $2 AND deleted_at IS NULL AND (\
+                 training_job_status IN ('InProgress', 'Stopping', 'Deleting') \
+                 OR warm_pool_status->>'Status' IN ('Available', 'InUse') \
+                 OR debug_rule_evaluation_statuses @> '[{\"RuleEvaluationStatus\": \"InProgress\"}]' \
+                 OR profiler_rule_evaluation_statuses @> '[{\"RuleEvaluationStatus\": \"InProgress\"}]')"
+            }
+        };
+        let rs = self
+            .fetch(
+                sql,
+                &[Some(region.to_string()), Some(account_id.to_string())],
+            )
+            .await?;
+        Ok(rs.rows.iter().filter_map(|r| text(r.first())).collect())
+    }
+
+    pub async fn cursor(&self, scope: &str) -> Result<Cursor, StoreError> {
+        let sql = format!(
+            "SELECT newest_creation_time, account_id FROM sagesync_cursor WHERE scope = {}",
+            self.placeholders(1, 1)
+        );
+        let rs = self.fetch(&sql, &[Some(scope.to_string())]).await?;
+        Ok(rs
+            .rows
+            .first()
+            .map(|r| Cursor {
+                newest_creation_time: text(r.first()),
+                account_id: text(r.get(1)),
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn set_cursor(
+        &self,
+        scope: &str,
+        cursor: &Cursor,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope) DO UPDATE SET account_id = excluded.account_id, \
+                 newest_creation_time = excluded.newest_creation_time, updated_at = excluded.updated_at"
+            }
+            Backend::Postgres => {
+                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at) \
+                 VALUES ($1, $2, CAST($3 AS timestamptz), CAST($4 AS timestamptz)) ON CONFLICT (scope) DO UPDATE \
+                 SET account_id = excluded.account_id, newest_creation_time = excluded.newest_creation_time, \
+                 updated_at = excluded.updated_at"
+            }
+        };
+        let params = [
+            Some(scope.to_string()),
+            cursor.account_id.clone(),
+            cursor.newest_creation_time.clone(),
+            Some(now.to_string()),
+        ];
+        self.fetch(sql, &params).await?;
+        Ok(())
+    }
+
+    /// ARNs of stored jobs with these names.
+    pub async fn arns_of(&self, names: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(500) {
+            let sql = format!(
+                "SELECT _key FROM sagemaker_training_job WHERE training_job_name IN ({})",
+                self.placeholders(1, chunk.len())
+            );
+            let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
+            out.extend(
+                self.fetch(&sql, &params)
+                    .await?
+                    .rows
+                    .iter()
+                    .filter_map(|r| text(r.first())),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Marks jobs the API no longer returns.
+    pub async fn mark_deleted(&self, arns: &[String], now: &str) -> Result<(), StoreError> {
+        for chunk in arns.chunks(500) {
+            let (stamp, keys) = match self.backend() {
+                Backend::Sqlite => ("?1".to_string(), self.placeholders(2, chunk.len())),
+                Backend::Postgres => (
+                    "CAST($1 AS timestamptz)".to_string(),
+                    self.placeholders(2, chunk.len()),
+                ),
+            };
+            let sql = format!(
+                "UPDATE sagemaker_training_job SET deleted_at = {stamp} WHERE _key IN ({keys}) AND deleted_at IS NULL"
+            );
+            let mut params = vec![Some(now.to_string())];
+            params.extend(chunk.iter().cloned().map(Some));
+            self.fetch(&sql, &params).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs prepared statements in one transaction.
+    pub async fn write(&self, statements: Vec<super::Statement>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.run(statements).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,233 @@
+//! `sagesync sync` end to end against moto's SageMaker emulator (started by scripts/test.sh),
+//! on both backends. Each test uses its own region, which moto keeps apart.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use serde_json::json;
+
+fn moto_url() -> String {
+    std::env::var("SAGESYNC_TEST_MOTO_URL").expect(
+        "SAGESYNC_TEST_MOTO_URL is not set: run the suite with scripts/test.sh, which starts moto",
+    )
+}
+
+/// Creates `count` jobs named PREFIX-NNN (from `first`) with tags in moto.
+fn create_jobs(region: &str, prefix: &str, first: u32, count: u32) {
+    let python = std::env::var("SAGESYNC_TEST_PYTHON")
+        .expect("SAGESYNC_TEST_PYTHON is not set: run scripts/test.sh");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moto_jobs.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args([
+            &moto_url(),
+            region,
+            prefix,
+            &first.to_string(),
+            &count.to_string(),
+        ])
+        .output()
+        .expect("run moto_jobs.py");
+    assert!(
+        out.status.success(),
+        "creating jobs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `sagesync sync` against moto with test credentials and nothing from the machine's AWS setup.
+fn sync(db: &Db, args: &[&str]) -> Output {
+    let mut c = db.cmd();
+    c.arg("sync")
+        .args(["--endpoint-url", &moto_url()])
+        .args(args);
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sagesync-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL");
+    let out = c.stdin(Stdio::null()).output().expect("run sagesync sync");
+    eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
+    out
+}
+
+fn summary_of(out: &Output) -> String {
+    stderr(out)
+        .lines()
+        .filter(|l| l.contains("synced "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn first_sync_stores_every_job_with_its_tags() {
+    create_jobs("eu-central-1", "first", 0, 5);
+    for db in backends() {
+        let out = sync(&db, &["--region", "eu-central-1"]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let s = summary_of(&out);
+        assert!(
+            s.contains("listed 5, described 5, skipped 0, stored 5"),
+            "{s}"
+        );
+        let rows = db.jobs(false).await;
+        assert_eq!(rows.len(), 5, "{}", db.name());
+        let j = rows
+            .iter()
+            .find(|r| r["training_job_name"] == "first-001")
+            .unwrap();
+        assert_eq!(j["region"], "eu-central-1");
+        assert_eq!(j["account_id"], "123456789012");
+        assert_eq!(j["tags"], json!({"team": "team-1", "project": "first"}));
+        assert_eq!(
+            j["hyper_parameters"],
+            json!({"eta": "0.1", "max_depth": "1"})
+        );
+        assert_eq!(j["resource_config"]["InstanceCount"], 2);
+        assert_eq!(
+            j["raw"]["TrainingJobName"], "first-001",
+            "raw is the service's own body"
+        );
+        assert!(j["creation_time"].as_str().unwrap().ends_with('Z'));
+        let kv = db.count("sagemaker_training_job_kv").await;
+        assert_eq!(kv, 5 * (2 + 2), "hyperparameters and tags of every job");
+    }
+}
+
+#[tokio::test]
+async fn a_second_sync_of_unchanged_jobs_costs_one_list_call() {
+    create_jobs("ap-southeast-2", "again", 0, 6);
+    for db in backends() {
+        assert_eq!(
+            sync(&db, &["--region", "ap-southeast-2"]).status.code(),
+            Some(0)
+        );
+        let before = db.dump().await;
+        let out = sync(&db, &["--region", "ap-southeast-2"]);
+        assert_eq!(out.status.code(), Some(0));
+        let s = summary_of(&out);
+        assert!(
+            s.contains("calls: ListTrainingJobs 1, DescribeTrainingJob 0, ListTags 0"),
+            "{}: {s}",
+            db.name()
+        );
+        assert!(s.contains("described 0, skipped 6"), "{s}");
+        assert_eq!(db.dump().await, before, "an unchanged sync changes nothing");
+    }
+}
+
+#[tokio::test]
+async fn only_new_jobs_are_described_after_the_first_sync() {
+    create_jobs("ca-central-1", "inc", 0, 4);
+    let dbs = backends();
+    for db in &dbs {
+        assert_eq!(
+            sync(db, &["--region", "ca-central-1"]).status.code(),
+            Some(0)
+        );
+    }
+    create_jobs("ca-central-1", "inc", 4, 3);
+    for db in &dbs {
+        let out = sync(db, &["--region", "ca-central-1"]);
+        assert_eq!(out.status.code(), Some(0));
+        let s = summary_of(&out);
+        assert!(
+            s.contains("listed 7, described 3, skipped 4, stored 3"),
+            "{}: {s}",
+            db.name()
+        );
+        assert!(
+            s.contains("ListTrainingJobs 1, DescribeTrainingJob 3, ListTags 3"),
+            "{s}"
+        );
+        assert_eq!(db.jobs(false).await.len(), 7);
+    }
+}
+
+#[tokio::test]
+async fn regions_are_scopes_synced_side_by_side() {
+    create_jobs("sa-east-1", "south", 0, 2);
+    create_jobs("ap-northeast-3", "north", 0, 3);
+    for db in backends() {
+        let out = sync(
+            &db,
+            &["--region", "sa-east-1", "--region", "ap-northeast-3"],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let s = summary_of(&out);
+        assert!(s.contains("default@sa-east-1: listed 2"), "{s}");
+        assert!(s.contains("default@ap-northeast-3: listed 3"), "{s}");
+        let rows = db.jobs(false).await;
+        assert_eq!(
+            rows.iter().filter(|r| r["region"] == "sa-east-1").count(),
+            2,
+            "{}",
+            db.name()
+        );
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r["region"] == "ap-northeast-3")
+                .count(),
+            3
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_scope_does_not_stop_the_others() {
+    create_jobs("eu-north-1", "ok", 0, 2);
+    for db in backends() {
+        // A profile that does not exist has no credentials: its scope fails, the other is stored.
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_file(dir.path(), "config", "[default]\nregion = eu-north-1\n");
+        let creds = write_file(
+            dir.path(),
+            "credentials",
+            "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        );
+        let mut c = db.cmd();
+        c.args([
+            "sync",
+            "--endpoint-url",
+            &moto_url(),
+            "--profile",
+            "default",
+            "--profile",
+            "nosuch",
+            "--region",
+            "eu-north-1",
+            "--max-attempts",
+            "1",
+        ])
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE");
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        eprintln!("{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", db.name());
+        let s = summary_of(&out);
+        assert!(
+            s.contains("default@eu-north-1: listed 2, described 2, skipped 0, stored 2"),
+            "{s}"
+        );
+        assert!(
+            s.lines()
+                .any(|l| l.contains("nosuch@eu-north-1") && l.contains("stopped:")),
+            "{s}"
+        );
+        assert_eq!(db.jobs(false).await.len(), 2);
+    }
+}
