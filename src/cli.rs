@@ -113,6 +113,19 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 10)]
     pub max_attempts: u32,
 
+    /// Jobs written per transaction
+    #[arg(long, default_value_t = load::DEFAULT_BATCH, hide = true)]
+    pub batch_size: usize,
+
+    /// When another sync of this database is running, wait for it instead of exiting with status 3
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Most API calls per second sagesync starts in each scope (default: no limit of its own;
+    /// the SDK's adaptive retry still slows down when throttled)
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+
     #[command(flatten)]
     pub redact: RedactArgs,
 }
@@ -182,6 +195,8 @@ pub enum Outcome {
     Complete,
     /// Some inputs were refused; the rest were stored.
     Partial,
+    /// Another sync of the same database is running; nothing was done.
+    Busy,
 }
 
 pub async fn run(cli: Cli) -> Result<Outcome> {
@@ -240,9 +255,21 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     };
     let scopes = source::client::scopes(&client_opts).await?;
     let store = Store::open(opts).await?;
+    let Some(_lock) = store
+        .sync_lock(opts.url.as_str(), &opts.pg_schema, args.wait)
+        .await?
+    else {
+        store.close().await;
+        eprintln!(
+            "sagesync: another sync of {} is running; nothing done (pass --wait to wait for it)",
+            opts.url.redacted()
+        );
+        return Ok(Outcome::Busy);
+    };
     let sync_opts = SyncOptions {
         concurrency: args.concurrency,
-        batch: load::DEFAULT_BATCH,
+        batch: args.batch_size.max(1),
+        max_rps: args.max_rps,
     };
     let reports = sync::sync_all(&store, scopes, flattener, &sync_opts).await;
     store.close().await;

@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
     match cli::run(Cli::parse()).await {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(1),
+        Ok(Outcome::Busy) => ExitCode::from(3),
         Err(e) => {
             eprintln!("sagesync: {e:#}");
             ExitCode::from(2)

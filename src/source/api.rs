@@ -1,9 +1,13 @@
 //! The SageMaker calls a sync makes, counted per operation, each answering with the raw JSON body.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{SortBy, SortOrder};
 use serde_json::Value;
 
@@ -28,11 +32,39 @@ impl Calls {
     }
 }
 
-/// A scope's client with its call counters; cheap to clone into concurrent tasks.
+/// Spaces the calls of a scope evenly under a rate (`--max-rps`). Retries the SDK makes inside a
+/// call back off on their own and are not counted here.
+#[derive(Debug)]
+pub struct RateLimit {
+    interval: Duration,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl RateLimit {
+    pub fn per_second(rate: f64) -> Option<Self> {
+        (rate.is_finite() && rate > 0.0).then(|| RateLimit {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: tokio::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// A scope's client with its call counters and rate limit; cheap to clone into concurrent tasks.
 #[derive(Clone)]
 pub struct Api {
     pub client: Client,
-    pub calls: std::sync::Arc<Calls>,
+    pub calls: Arc<Calls>,
+    pub limit: Option<Arc<RateLimit>>,
 }
 
 /// One entry of a ListTrainingJobs page.
@@ -47,6 +79,13 @@ pub struct Summary {
 }
 
 impl Api {
+    async fn start(&self, counter: &AtomicU64) {
+        if let Some(limit) = &self.limit {
+            limit.wait().await;
+        }
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// One page of ListTrainingJobs, newest first, and the token of the next page. A page may be
     /// empty and still have a next page: the service pages first and filters after.
     pub async fn list_page(
@@ -54,7 +93,7 @@ impl Api {
         token: Option<String>,
     ) -> Result<(Vec<Summary>, Option<String>), SourceError> {
         const OP: &str = "ListTrainingJobs";
-        self.calls.list.fetch_add(1, Ordering::Relaxed);
+        self.start(&self.calls.list).await;
         let capture = Capture::default();
         self.client
             .list_training_jobs()
@@ -92,7 +131,7 @@ impl Api {
     /// DescribeTrainingJob as the service sent it; `None` when the job no longer exists.
     pub async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
         const OP: &str = "DescribeTrainingJob";
-        self.calls.describe.fetch_add(1, Ordering::Relaxed);
+        self.start(&self.calls.describe).await;
         let capture = Capture::default();
         let result = self
             .client
@@ -116,7 +155,7 @@ impl Api {
         let mut tags = Vec::new();
         let mut token = None;
         loop {
-            self.calls.list_tags.fetch_add(1, Ordering::Relaxed);
+            self.start(&self.calls.list_tags).await;
             let capture = Capture::default();
             self.client
                 .list_tags()
@@ -156,9 +195,27 @@ fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
             && (message.contains("not found") || message.contains("could not find")))
 }
 
-fn call_error<E: std::error::Error + 'static>(operation: &'static str, e: E) -> SourceError {
-    SourceError::Call {
-        operation,
-        message: DisplayErrorContext(e).to_string(),
-    }
+/// The service's code and message when it answered, else the chain of causes, without the
+/// SDK's debug dump.
+fn call_error<E>(operation: &'static str, e: E) -> SourceError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    let message = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => {
+            let mut parts = vec![e.to_string()];
+            let mut source = e.source();
+            while let Some(cause) = source {
+                let m = cause.to_string();
+                if !parts.iter().any(|p| p.contains(&m)) {
+                    parts.push(m);
+                }
+                source = cause.source();
+            }
+            parts.join(": ")
+        }
+    };
+    SourceError::Call { operation, message }
 }

@@ -4,7 +4,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::config::retry::RetryConfig;
+use aws_sdk_sagemaker::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 
 use super::SourceError;
 
@@ -64,6 +64,13 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
                     Some(role) => format!("{}+{role}@{region_name}", profile.unwrap_or("default")),
                     None => format!("{}@{region_name}", profile.unwrap_or("default")),
                 };
+                // Retries are bounded by --max-attempts alone: the SDK's shared retry quota would
+                // otherwise run dry in a throttling storm and leave jobs unsynced. Each scope gets
+                // its own partition, so the adaptive rate of one account does not slow another.
+                let partition = RetryPartition::custom(format!("sagesync {label}"))
+                    .token_bucket(TokenBucket::unlimited())
+                    .build();
+                let config = config.retry_partition(partition);
                 out.push(Scope {
                     label,
                     region: region_name.clone(),

@@ -6,7 +6,7 @@ pub mod api;
 pub mod capture;
 pub mod client;
 
-pub use api::{Api, Calls};
+pub use api::{Api, Calls, RateLimit};
 pub use client::{ClientOptions, Scope};
 
 #[derive(Debug, thiserror::Error)]

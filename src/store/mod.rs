@@ -5,6 +5,7 @@
 //! column table and rendered per dialect (see [`write`]).
 
 mod children;
+mod lock;
 mod postgres;
 pub mod read;
 mod sqlite;
@@ -14,6 +15,7 @@ pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
 
+pub use lock::SyncLock;
 pub use sync_state::Cursor;
 pub use url::{Backend, DbUrl};
 pub use write::{Statement, Writer};
@@ -41,6 +43,8 @@ pub enum StoreError {
         "column {column} has type {kind}, which sagesync cannot print; cast it to text, e.g. {column}::text"
     )]
     Unprintable { column: String, kind: String },
+    #[error("cannot take the sync lock: {0}")]
+    Lock(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

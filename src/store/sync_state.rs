@@ -53,17 +53,19 @@ impl Store {
         Ok(out)
     }
 
-    /// Names of stored jobs of an account and region that can still change however old they are:
-    /// in progress, stopping or deleting, holding a warm pool, or with rule evaluations running.
+    /// Names of stored jobs of an account and region, stored before `synced_before`, that can still
+    /// change however old they are: in progress, stopping or deleting, holding a warm pool, or with
+    /// rule evaluations running.
     pub async fn changeable_jobs(
         &self,
         region: &str,
         account_id: &str,
+        synced_before: &str,
     ) -> Result<Vec<String>, StoreError> {
         let sql = match self.backend() {
             Backend::Sqlite => {
                 "SELECT training_job_name FROM sagemaker_training_job \
-                 WHERE region = ?1 AND account_id = ?2 AND deleted_at IS NULL AND (\
+                 WHERE region = ?1 AND account_id = ?2 AND synced_at < ?3 AND deleted_at IS NULL AND (\
                  training_job_status IN ('InProgress', 'Stopping', 'Deleting') \
                  OR json_extract(warm_pool_status, '$.Status') IN ('Available', 'InUse') \
                  OR EXISTS (SELECT 1 FROM json_each(debug_rule_evaluation_statuses) e \
@@ -73,19 +75,20 @@ impl Store {
             }
             Backend::Postgres => {
                 "SELECT training_job_name FROM sagemaker_training_job \
-                 WHERE region = $1 AND account_id = $2 AND deleted_at IS NULL AND (\
+                 WHERE region = $1 AND account_id = $2 AND synced_at < CAST($3 AS timestamptz) \
+                 AND deleted_at IS NULL AND (\
                  training_job_status IN ('InProgress', 'Stopping', 'Deleting') \
                  OR warm_pool_status->>'Status' IN ('Available', 'InUse') \
                  OR debug_rule_evaluation_statuses @> '[{\"RuleEvaluationStatus\": \"InProgress\"}]' \
                  OR profiler_rule_evaluation_statuses @> '[{\"RuleEvaluationStatus\": \"InProgress\"}]')"
             }
         };
-        let rs = self
-            .fetch(
-                sql,
-                &[Some(region.to_string()), Some(account_id.to_string())],
-            )
-            .await?;
+        let params = [
+            Some(region.to_string()),
+            Some(account_id.to_string()),
+            Some(synced_before.to_string()),
+        ];
+        let rs = self.fetch(sql, &params).await?;
         Ok(rs.rows.iter().filter_map(|r| text(r.first())).collect())
     }
 

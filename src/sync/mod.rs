@@ -7,7 +7,6 @@
 //! batches through the same flattener as `load`; advance the cursor only after all of it is
 //! committed. Scopes run concurrently and fail independently.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::flatten::{Flattener, JobRecord, time};
-use crate::source::{Api, Calls, Scope, SourceError};
+use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
 use crate::store::{Cursor, Store, StoreError, Writer};
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
@@ -27,6 +26,7 @@ const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 pub struct SyncOptions {
     pub concurrency: usize,
     pub batch: usize,
+    pub max_rps: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +112,7 @@ async fn sync_scope(
     let api = Api {
         client: scope.client.clone(),
         calls: Arc::new(Calls::default()),
+        limit: opts.max_rps.and_then(RateLimit::per_second).map(Arc::new),
     };
     let mut report = ScopeReport {
         label: scope.label.clone(),
@@ -141,7 +142,6 @@ async fn run_scope(
         .map(|c| time::format(&(c - OVERLAP)));
     let mut next = Cursor { ..cursor.clone() };
     let mut writer = Worker::new(store, api, flattener, opts);
-    let mut described = HashSet::new();
 
     let mut token = None;
     loop {
@@ -170,15 +170,12 @@ async fn run_scope(
             .map(|s| s.name.clone())
             .collect();
         report.skipped += (page.len() - changed.len()) as u64;
-        described.extend(changed.iter().cloned());
         writer.describe_and_store(changed, report).await?;
 
-        // Past the cursor: every job on this page is older than it (an empty page says nothing).
+        // Newest first: once a page reaches past the cursor, every later page is older still.
         let past_cursor = stop_before.as_ref().is_some_and(|stop| {
-            !page.is_empty()
-                && page
-                    .iter()
-                    .all(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
+            page.iter()
+                .any(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
         });
         match next_token {
             Some(t) if !past_cursor => token = Some(t),
@@ -186,16 +183,16 @@ async fn run_scope(
         }
     }
 
-    if let Some(account) = &next.account_id {
-        let changeable: Vec<String> = store
-            .changeable_jobs(&scope.region, account)
-            .await?
-            .into_iter()
-            .filter(|n| !described.contains(n))
-            .collect();
-        writer.describe_and_store(changeable, report).await?;
-    }
+    // Stored before this run (not just described), and still able to change.
     writer.flush(report).await?;
+    if let Some(account) = &next.account_id {
+        let synced_at = time::format(&flattener.synced_at);
+        let changeable = store
+            .changeable_jobs(&scope.region, account, &synced_at)
+            .await?;
+        writer.describe_and_store(changeable, report).await?;
+        writer.flush(report).await?;
+    }
     if report.failed == 0 {
         // A failed describe must be retried next time, so the cursor stays where it was.
         store

@@ -214,6 +214,27 @@ impl Db {
         rows[0]["n"].as_i64().expect("count")
     }
 
+    /// Like `count`, but 0 while the table does not exist yet.
+    pub async fn count_if_exists(&self, table: &str) -> i64 {
+        if self.backend == Backend::Sqlite && !self.dir.path().join("test.db").exists() {
+            return 0;
+        }
+        let exists = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT json_object('n', count(*)) AS j FROM sqlite_master WHERE name = '{table}'"
+            ),
+            Backend::Postgres => format!(
+                "SELECT json_build_object('n', count(*))::text AS j FROM information_schema.tables \
+                 WHERE table_schema = '{}' AND table_name = '{table}'",
+                self.schema
+            ),
+        };
+        if self.json_rows(&exists).await[0]["n"] == 0 {
+            return 0;
+        }
+        self.count(table).await
+    }
+
     fn json_count(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "json_object('n', count(*))",

@@ -1,0 +1,352 @@
+//! `sagesync sync` against the stand-in SageMaker server (tests/fixtures/standin.py) for what moto
+//! cannot show: sort order and pagination, exact call counts at the HTTP level, status changes of
+//! old jobs, deletes, throttling and 500s. On both backends.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::*;
+use serde_json::{Value, json};
+
+struct StandIn {
+    child: Child,
+    port: u16,
+}
+
+impl StandIn {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/standin.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the stand-in");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("stand-in ready");
+        assert_eq!(ready.trim(), "ready");
+        StandIn { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the stand-in");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: standin\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        s.read_to_string(&mut response).expect("read");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or("{}");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    fn control(&self, what: &str, body: Value) {
+        self.http("POST", &format!("/control/{what}"), &body.to_string());
+    }
+
+    /// Requests received so far, by operation, failed ones included.
+    fn calls(&self) -> [u64; 3] {
+        let c = self.http("GET", "/control/calls", "");
+        ["ListTrainingJobs", "DescribeTrainingJob", "ListTags"]
+            .map(|op| c[op].as_u64().unwrap_or(0))
+    }
+
+    fn sync(&self, db: &Db, extra: &[&str]) -> Output {
+        let out = db
+            .cmd()
+            .args([
+                "sync",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &self.url(),
+            ])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/sagesync-test-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sagesync sync");
+        eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
+        out
+    }
+
+    /// Calls made by one sync: [list, describe, tags].
+    fn counted(&self, db: &Db, extra: &[&str]) -> (Output, [u64; 3]) {
+        let before = self.calls();
+        let out = self.sync(db, extra);
+        let after = self.calls();
+        (out, [0, 1, 2].map(|i| after[i] - before[i]))
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const EPOCH: f64 = 1_700_000_000.0;
+
+#[tokio::test]
+async fn a_sync_costs_what_changed_not_what_exists() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "old", "count": 250, "first_epoch": EPOCH, "step_seconds": 3600}),
+        );
+
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        assert_eq!(
+            calls,
+            [3, 250, 250],
+            "{}: the first sync lists 3 pages and describes every job",
+            db.name()
+        );
+        assert_eq!(db.jobs(false).await.len(), 250);
+
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            calls,
+            [1, 0, 0],
+            "{}: unchanged terminal jobs cost one list call",
+            db.name()
+        );
+
+        // k = 130 new jobs, newer than all the others.
+        api.control("make", json!({"prefix": "new", "count": 130, "first_epoch": EPOCH + 300.0 * 3600.0, "step_seconds": 60}));
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            calls[0] <= 130_u64.div_ceil(100) + 1,
+            "{}: {} list calls",
+            db.name(),
+            calls[0]
+        );
+        assert_eq!(calls[1..], [130, 130]);
+        let rows = db.jobs(false).await;
+        assert_eq!(rows.len(), 380);
+        let j = rows
+            .iter()
+            .find(|r| r["training_job_name"] == "new-0007")
+            .unwrap();
+        assert_eq!(j["tags"], json!({"source": "standin", "job": "new-0007"}));
+        assert_eq!(
+            j["raw"]["FutureMember"],
+            json!({"Seen": true}),
+            "members newer than the SDK reach raw"
+        );
+    }
+}
+
+#[tokio::test]
+async fn old_jobs_that_can_still_change_are_described_by_name() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control("make", json!({"prefix": "slow", "count": 1, "first_epoch": EPOCH - 86400.0 * 30.0, "status": "InProgress"}));
+        api.control(
+            "make",
+            json!({"prefix": "done", "count": 150, "first_epoch": EPOCH, "step_seconds": 3600}),
+        );
+        assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+
+        api.control("set", json!({"name": "slow-0000", "status": "Completed"}));
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            calls,
+            [1, 1, 1],
+            "{}: one page, then the in-progress job by name",
+            db.name()
+        );
+        let rows = db.jobs(false).await;
+        let slow = rows
+            .iter()
+            .find(|r| r["training_job_name"] == "slow-0000")
+            .unwrap();
+        assert_eq!(slow["training_job_status"], "Completed", "{}", db.name());
+        assert_eq!(slow["billable_time_in_seconds"], 270);
+
+        let (_, calls) = api.counted(&db, &[]);
+        assert_eq!(
+            calls,
+            [1, 0, 0],
+            "{}: terminal now, it costs nothing more",
+            db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn jobs_that_vanish_are_marked_deleted_not_errors() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "run", "count": 3, "first_epoch": EPOCH, "status": "InProgress"}),
+        );
+        assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+        api.control("delete", json!({"name": "run-0001"}));
+        let out = api.sync(&db, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        assert!(
+            stderr(&out).contains("deleted 1, failed 0"),
+            "{}",
+            stderr(&out)
+        );
+        let rows = db.jobs(false).await;
+        let gone = rows
+            .iter()
+            .find(|r| r["training_job_name"] == "run-0001")
+            .unwrap();
+        assert!(gone["deleted_at"].is_string(), "{}", db.name());
+        assert!(
+            rows.iter()
+                .filter(|r| r["training_job_name"] != "run-0001")
+                .all(|r| r["deleted_at"].is_null())
+        );
+    }
+}
+
+/// A storm: of the first 30 requests every third is throttled and every seventh answers 500. The
+/// SDK's adaptive retry slows right down after it, so the storm is short and each backend runs
+/// in its own test, side by side.
+async fn storm(backend: Backend) {
+    let db = Db::new(backend);
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "storm", "count": 20, "first_epoch": EPOCH}),
+    );
+    api.control(
+        "faults",
+        json!({"throttle_every": 3, "error_every": 7, "until_call": 30}),
+    );
+    let out = api.sync(&db, &["--concurrency", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", db.name());
+    assert_eq!(db.jobs(false).await.len(), 20);
+    let [_, describes, tags] = api.calls();
+    assert!(
+        describes + tags > 40,
+        "the storm really made calls fail and retry"
+    );
+}
+
+#[tokio::test]
+async fn a_throttling_storm_ends_with_every_job_stored_sqlite() {
+    storm(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_throttling_storm_ends_with_every_job_stored_postgres() {
+    storm(Backend::Postgres).await;
+}
+
+/// Cron overlap and kill -9: a second sync while one runs exits with status 3 and touches
+/// nothing; the first, killed mid-way, then re-run, leaves the database exactly as an
+/// uninterrupted sync does.
+async fn overlap_then_kill(backend: Backend) {
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "slow", "count": 40, "first_epoch": EPOCH, "step_seconds": 60}),
+    );
+    api.control("faults", json!({"latency_ms": 100}));
+    let db = Db::new(backend);
+    let mut first = db
+        .cmd()
+        .args([
+            "sync",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &api.url(),
+            "--concurrency",
+            "2",
+            "--batch-size",
+            "5",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sagesync-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the first sync");
+    // Let it store a few batches.
+    let started = std::time::Instant::now();
+    while db.count_if_exists("sagemaker_training_job").await < 10
+        && started.elapsed().as_secs() < 30
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let second = api.sync(&db, &[]);
+    assert_eq!(second.status.code(), Some(3), "{}", db.name());
+    assert!(
+        stderr(&second).contains("another sync of"),
+        "{}",
+        stderr(&second)
+    );
+
+    first.kill().expect("kill -9 the first sync");
+    first.wait().ok();
+    let stored = db.count("sagemaker_training_job").await;
+    assert!(
+        stored > 0 && stored < 40,
+        "{}: killed mid-way with {stored} stored",
+        db.name()
+    );
+
+    api.control("faults", json!({"latency_ms": 0}));
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let reference = Db::new(backend);
+    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await, "{}", db.name());
+    assert_eq!(db.count("sagemaker_training_job_kv").await, 40 * 3);
+}
+
+#[tokio::test]
+async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_sqlite() {
+    overlap_then_kill(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_postgres() {
+    overlap_then_kill(Backend::Postgres).await;
+}
