@@ -15,7 +15,7 @@ use crate::prices;
 use crate::query::{self, format::Format};
 use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
-use crate::store::{DbUrl, Store, StoreOptions};
+use crate::store::{DbUrl, Missing, Store, StoreOptions};
 use crate::sync::{self, SyncOptions};
 
 #[derive(Debug, Parser)]
@@ -116,6 +116,15 @@ pub struct SyncArgs {
     /// Jobs written per transaction
     #[arg(long, default_value_t = load::DEFAULT_BATCH, hide = true)]
     pub batch_size: usize,
+
+    /// Walk the whole listing, refresh every job's tags, and mark jobs the API no longer returns
+    /// with deleted_at
+    #[arg(long)]
+    pub full: bool,
+
+    /// Like --full, but delete the jobs the API no longer returns instead of marking them
+    #[arg(long)]
+    pub prune: bool,
 
     /// When another sync of this database is running, wait for it instead of exiting with status 3
     #[arg(long)]
@@ -266,7 +275,13 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         );
         return Ok(Outcome::Busy);
     };
+    let full = match (args.full, args.prune) {
+        (_, true) => Some(Missing::Prune),
+        (true, false) => Some(Missing::Mark),
+        (false, false) => None,
+    };
     let sync_opts = SyncOptions {
+        full,
         concurrency: args.concurrency,
         batch: args.batch_size.max(1),
         max_rps: args.max_rps,

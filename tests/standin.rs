@@ -350,3 +350,68 @@ async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_sqlit
 async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_postgres() {
     overlap_then_kill(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn full_sync_refreshes_tags_and_settles_jobs_the_api_dropped() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "job", "count": 5, "first_epoch": EPOCH}),
+        );
+        assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+
+        // Deleted and retagged behind the incremental sync's back: it cannot see either.
+        api.control("delete", json!({"name": "job-0002"}));
+        api.control(
+            "tag",
+            json!({"name": "job-0004", "tags": [{"Key": "team", "Value": "search"}]}),
+        );
+        assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+        assert!(
+            db.jobs(false)
+                .await
+                .iter()
+                .all(|r| r["deleted_at"].is_null())
+        );
+
+        let (out, calls) = api.counted(&db, &["--full"]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        assert_eq!(
+            calls,
+            [1, 0, 4],
+            "{}: tags refreshed without describing",
+            db.name()
+        );
+        assert!(stderr(&out).contains("deleted 1"), "{}", stderr(&out));
+        let rows = db.jobs(false).await;
+        let by = |n: &str| {
+            rows.iter()
+                .find(|r| r["training_job_name"] == n)
+                .unwrap()
+                .clone()
+        };
+        assert!(by("job-0002")["deleted_at"].is_string(), "{}", db.name());
+        assert_eq!(by("job-0004")["tags"], json!({"team": "search"}));
+        assert!(by("job-0001")["deleted_at"].is_null());
+
+        let out = api.sync(&db, &["--prune"]);
+        assert_eq!(out.status.code(), Some(0));
+        let rows = db.jobs(false).await;
+        assert_eq!(rows.len(), 4, "{}: pruned", db.name());
+        assert!(rows.iter().all(|r| r["training_job_name"] != "job-0002"));
+        let kv = db
+            .table(
+                "sagemaker_training_job_kv",
+                &["training_job_arn"],
+                "training_job_arn",
+            )
+            .await;
+        assert!(kv.iter().all(|r| {
+            !r["training_job_arn"]
+                .as_str()
+                .unwrap()
+                .ends_with("job-0002")
+        }));
+    }
+}

@@ -152,7 +152,12 @@ fn cell_of(kind: Kind, value: Option<&Value>) -> Cell<'_> {
 
 /// Tags as key → value, from a list of {Key, Value} or a map.
 fn tags_of(doc: &Map<String, Value>) -> Option<Map<String, Value>> {
-    match doc.get("Tags")? {
+    tags_map(doc.get("Tags")?)
+}
+
+/// Tags as key → value, from a list of {Key, Value} (TrainingJob, ListTags) or a map.
+pub fn tags_map(tags: &Value) -> Option<Map<String, Value>> {
+    match tags {
         Value::Object(m) => Some(m.clone()),
         Value::Array(items) => Some(
             items

@@ -184,3 +184,125 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// What `sync --full` does with jobs the API no longer returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Mark,
+    Prune,
+}
+
+impl Store {
+    pub async fn clear_seen(&self, scope: &str) -> Result<(), StoreError> {
+        let sql = format!(
+            "DELETE FROM sagesync_seen WHERE scope = {}",
+            self.placeholders(1, 1)
+        );
+        self.fetch(&sql, &[Some(scope.to_string())]).await?;
+        Ok(())
+    }
+
+    pub async fn add_seen(&self, scope: &str, arns: &[String]) -> Result<(), StoreError> {
+        for chunk in arns.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "({}, {})",
+                        self.placeholders(1, 1),
+                        self.placeholders(i + 2, 1)
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO sagesync_seen (scope, training_job_arn) VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            );
+            let mut params = vec![Some(scope.to_string())];
+            params.extend(chunk.iter().cloned().map(Some));
+            self.fetch(&sql, &params).await?;
+        }
+        Ok(())
+    }
+
+    /// After a complete listing: marks (or deletes, with their child rows) the stored jobs of the
+    /// scope's account and region that the listing did not return. Returns how many.
+    pub async fn settle_missing(
+        &self,
+        scope: &str,
+        region: &str,
+        account_id: &str,
+        how: Missing,
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let p = |i| self.placeholders(i, 1);
+        // Marking skips jobs already marked; pruning takes them too.
+        let unmarked = if how == Missing::Mark {
+            "AND deleted_at IS NULL"
+        } else {
+            ""
+        };
+        let missing = format!(
+            "SELECT _key FROM sagemaker_training_job WHERE region = {} AND account_id = {} {unmarked} \
+             AND _key NOT IN (SELECT training_job_arn FROM sagesync_seen WHERE scope = {})",
+            p(1),
+            p(2),
+            p(3)
+        );
+        let params = vec![
+            Some(region.to_string()),
+            Some(account_id.to_string()),
+            Some(scope.to_string()),
+        ];
+        let arns: Vec<String> = self
+            .fetch(&missing, &params)
+            .await?
+            .rows
+            .iter()
+            .filter_map(|r| text(r.first()))
+            .collect();
+        match how {
+            Missing::Mark => self.mark_deleted(&arns, now).await?,
+            Missing::Prune => {
+                for chunk in arns.chunks(500) {
+                    let keys: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
+                    let list = self.placeholders(1, chunk.len());
+                    for table in [
+                        "sagemaker_training_job_kv",
+                        "sagemaker_training_job_metric",
+                        "sagemaker_training_job_status_transition",
+                    ] {
+                        self.fetch(
+                            &format!("DELETE FROM {table} WHERE training_job_arn IN ({list})"),
+                            &keys,
+                        )
+                        .await?;
+                    }
+                    self.fetch(
+                        &format!("DELETE FROM sagemaker_training_job WHERE _key IN ({list})"),
+                        &keys,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(arns.len() as u64)
+    }
+
+    /// The stored `raw` and `tags` of a job, for refreshing its tags without describing it.
+    pub async fn raw_and_tags(
+        &self,
+        arn: &str,
+    ) -> Result<Option<(serde_json::Value, serde_json::Value)>, StoreError> {
+        let sql = format!(
+            "SELECT raw, tags FROM sagemaker_training_job WHERE _key = {}",
+            self.placeholders(1, 1)
+        );
+        let rs = self.fetch(&sql, &[Some(arn.to_string())]).await?;
+        let json = |v: Option<&Out>| match v {
+            Some(Out::Json(j)) => j.clone(),
+            Some(Out::Text(t)) => serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
+            _ => serde_json::Value::Null,
+        };
+        Ok(rs.rows.first().map(|r| (json(r.first()), json(r.get(1)))))
+    }
+}

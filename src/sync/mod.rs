@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::flatten::{Flattener, JobRecord, time};
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
-use crate::store::{Cursor, Store, StoreError, Writer};
+use crate::store::{Cursor, Missing, Store, StoreError, Writer};
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
 /// visible when the last sync listed.
@@ -24,6 +24,9 @@ const OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
+    /// `--full`: walk the whole listing, refresh every job's tags, and settle the jobs the API no
+    /// longer returns this way.
+    pub full: Option<Missing>,
     pub concurrency: usize,
     pub batch: usize,
     pub max_rps: Option<f64>,
@@ -142,6 +145,9 @@ async fn run_scope(
         .map(|c| time::format(&(c - OVERLAP)));
     let mut next = Cursor { ..cursor.clone() };
     let mut writer = Worker::new(store, api, flattener, opts);
+    if opts.full.is_some() {
+        store.clear_seen(&scope.label).await?;
+    }
 
     let mut token = None;
     loop {
@@ -170,13 +176,23 @@ async fn run_scope(
             .map(|s| s.name.clone())
             .collect();
         report.skipped += (page.len() - changed.len()) as u64;
+        if opts.full.is_some() {
+            store.add_seen(&scope.label, &arns).await?;
+            let unchanged: Vec<String> = page
+                .iter()
+                .filter(|s| !changed.contains(&s.name))
+                .map(|s| s.arn.clone())
+                .collect();
+            writer.refresh_tags(unchanged, report).await?;
+        }
         writer.describe_and_store(changed, report).await?;
 
         // Newest first: once a page reaches past the cursor, every later page is older still.
-        let past_cursor = stop_before.as_ref().is_some_and(|stop| {
-            page.iter()
-                .any(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
-        });
+        let past_cursor = opts.full.is_none()
+            && stop_before.as_ref().is_some_and(|stop| {
+                page.iter()
+                    .any(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
+            });
         match next_token {
             Some(t) if !past_cursor => token = Some(t),
             _ => break,
@@ -193,12 +209,20 @@ async fn run_scope(
         writer.describe_and_store(changeable, report).await?;
         writer.flush(report).await?;
     }
-    if report.failed == 0 {
-        // A failed describe must be retried next time, so the cursor stays where it was.
-        store
-            .set_cursor(&scope.label, &next, &time::format(&time::now()))
-            .await?;
+    if report.failed > 0 {
+        // A failed describe must be retried next time: the cursor stays, nothing is settled.
+        return Ok(());
     }
+    if let (Some(how), Some(account)) = (opts.full, &next.account_id) {
+        let now = time::format(&time::now());
+        report.deleted += store
+            .settle_missing(&scope.label, &scope.region, account, how, &now)
+            .await?;
+        store.clear_seen(&scope.label).await?;
+    }
+    store
+        .set_cursor(&scope.label, &next, &time::format(&time::now()))
+        .await?;
     Ok(())
 }
 
@@ -266,6 +290,57 @@ impl<'a> Worker<'a> {
                 Ok(None) => self.gone.push(name),
                 Err(e) => {
                     eprintln!("sagesync: {}: {name}: {e}", report.label);
+                    report.failed += 1;
+                }
+            }
+            if self.pending.len() >= self.opts.batch {
+                self.flush(report).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `--full`: fetches the tags of jobs that did not change and re-stores those whose tags did,
+    /// from their stored `raw`, without describing them.
+    async fn refresh_tags(
+        &mut self,
+        arns: Vec<String>,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
+        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for arn in arns {
+            let (api, limit) = (self.api.clone(), limit.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let tags = api.tags(&arn).await;
+                (arn, tags)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let Ok((arn, tags)) = done else {
+                report.failed += 1;
+                continue;
+            };
+            let tags = match tags {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("sagesync: {}: {arn}: {e}", report.label);
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let Some((mut raw, stored)) = self.store.raw_and_tags(&arn).await? else {
+                continue;
+            };
+            if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
+                continue;
+            }
+            raw["Tags"] = tags;
+            match self.flattener.flatten(raw) {
+                Ok(job) => self.pending.push(job),
+                Err(e) => {
+                    eprintln!("sagesync: {}: refused {arn}: {e}", report.label);
                     report.failed += 1;
                 }
             }

@@ -1,0 +1,7 @@
+-- Jobs a `sync --full` listing has returned so far, per scope: what is not here when the listing
+-- completes is gone from the API. Kept in the database so memory stays flat however many jobs.
+CREATE TABLE sagesync_seen (
+    scope TEXT NOT NULL,
+    training_job_arn TEXT NOT NULL,
+    PRIMARY KEY (scope, training_job_arn)
+) WITHOUT ROWID;
