@@ -11,6 +11,7 @@ use std::io::IsTerminal;
 use crate::flatten::{Flattener, Redactor};
 use crate::input;
 use crate::load;
+use crate::log::LogFormat;
 use crate::prices;
 use crate::query::{self, format::Format};
 use crate::source::{self, ClientOptions};
@@ -35,6 +36,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+
+    /// How messages on stderr are written: text for people, json lines for log collectors
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
 
     /// PostgreSQL schema for sagesync's tables
     #[arg(
@@ -209,6 +214,7 @@ pub enum Outcome {
 }
 
 pub async fn run(cli: Cli) -> Result<Outcome> {
+    crate::log::set_format(cli.log_format);
     let url = cli
         .database_url
         .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
@@ -221,7 +227,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Migrate => {
             let store = Store::open(&opts).await?;
             store.close().await;
-            eprintln!("sagesync: schema of {} is up to date", opts.url.redacted());
+            crate::log::info(&format!("schema of {} is up to date", opts.url.redacted()));
             Ok(Outcome::Complete)
         }
         Command::Load(args) => run_load(&opts, args).await,
@@ -231,7 +237,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             let prices = match prices::read(&file) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("sagesync: refused {e}");
+                    crate::log::warn(&format!("refused {e}"));
                     return Ok(Outcome::Partial);
                 }
             };
@@ -239,11 +245,11 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             let stored = prices::store(&store, &prices, replace).await;
             store.close().await;
             stored?;
-            eprintln!(
-                "sagesync: stored {} instance prices from {}",
+            crate::log::info(&format!(
+                "stored {} instance prices from {}",
                 prices.len(),
                 file.display()
-            );
+            ));
             Ok(Outcome::Complete)
         }
     }
@@ -269,10 +275,10 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         .await?
     else {
         store.close().await;
-        eprintln!(
-            "sagesync: another sync of {} is running; nothing done (pass --wait to wait for it)",
+        crate::log::warn(&format!(
+            "another sync of {} is running; nothing done (pass --wait to wait for it)",
             opts.url.redacted()
-        );
+        ));
         return Ok(Outcome::Busy);
     };
     let full = match (args.full, args.prune) {
@@ -291,7 +297,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     let mut complete = true;
     for r in &reports {
         complete &= r.error.is_none() && r.failed == 0;
-        eprintln!("sagesync: synced {r}");
+        r.log();
     }
     Ok(if complete {
         Outcome::Complete
@@ -345,16 +351,16 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     store.close().await;
     let report = report?;
     for (path, e) in &unreadable {
-        eprintln!("sagesync: refused {path}: cannot read: {e}");
+        crate::log::warn(&format!("refused {path}: cannot read: {e}"));
     }
     let refused = report.refused.len() + unreadable.len();
-    eprintln!(
-        "sagesync: stored {} job records from {} of {} inputs into {}",
+    crate::log::info(&format!(
+        "stored {} job records from {} of {} inputs into {}",
         report.jobs,
         report.inputs - report.refused.len(),
         report.inputs + unreadable.len(),
         opts.url.redacted()
-    );
+    ));
     Ok(if refused == 0 {
         Outcome::Complete
     } else {

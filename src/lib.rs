@@ -9,6 +9,7 @@ pub mod cli;
 pub mod flatten;
 pub mod input;
 pub mod load;
+pub mod log;
 pub mod prices;
 pub mod query;
 pub mod source;

@@ -64,7 +64,7 @@ pub async fn load(
             Ok(n) => report.jobs += n,
             Err(Refusal::Store(e)) => return Err(e),
             Err(refusal) => {
-                eprintln!("sagesync: refused {refusal}; nothing from it was stored");
+                crate::log::warn(&format!("refused {refusal}; nothing from it was stored"));
                 report.refused.push(refusal.to_string());
             }
         }

@@ -231,3 +231,22 @@ async fn a_failing_scope_does_not_stop_the_others() {
         assert_eq!(db.jobs(false).await.len(), 2);
     }
 }
+
+#[tokio::test]
+async fn log_format_json_writes_one_object_per_line_for_collectors() {
+    create_jobs("eu-west-3", "logged", 0, 2);
+    let db = Db::new(Backend::Sqlite);
+    let out = sync(&db, &["--region", "eu-west-3", "--log-format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let summary = lines
+        .iter()
+        .find(|l| l["scope"] == "default@eu-west-3")
+        .expect("a summary line");
+    assert_eq!(summary["level"], "info");
+    assert_eq!(summary["stored"], 2);
+    assert_eq!(summary["calls"]["DescribeTrainingJob"], 2);
+}

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::flatten::{Flattener, JobRecord, time};
+mod worker;
+
+use crate::flatten::{Flattener, time};
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
-use crate::store::{Cursor, Missing, Store, StoreError, Writer};
+use crate::store::{Cursor, Missing, Store, StoreError};
+use worker::Worker;
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
 /// visible when the last sync listed.
@@ -45,6 +47,29 @@ pub struct ScopeReport {
     pub elapsed: Duration,
     /// Why the scope stopped, when it did.
     pub error: Option<String>,
+}
+
+impl ScopeReport {
+    /// The closing line of a scope, as text or JSON fields.
+    pub fn log(&self) {
+        let calls: serde_json::Map<String, Value> = self
+            .calls
+            .iter()
+            .map(|(op, n)| (op.to_string(), Value::from(*n)))
+            .collect();
+        let fields = serde_json::json!({
+            "scope": self.label, "listed": self.listed, "described": self.described,
+            "skipped": self.skipped, "stored": self.stored, "deleted": self.deleted,
+            "failed": self.failed, "calls": calls, "seconds": self.elapsed.as_secs_f64(),
+            "error": self.error,
+        });
+        let level = if self.error.is_some() || self.failed > 0 {
+            "error"
+        } else {
+            "info"
+        };
+        crate::log::emit(level, &format!("synced {self}"), fields);
+    }
 }
 
 impl std::fmt::Display for ScopeReport {
@@ -224,164 +249,4 @@ async fn run_scope(
         .set_cursor(&scope.label, &next, &time::format(&time::now()))
         .await?;
     Ok(())
-}
-
-/// Describes jobs concurrently and stores them in batches.
-struct Worker<'a> {
-    store: &'a Store,
-    api: &'a Api,
-    flattener: &'a Flattener,
-    opts: &'a SyncOptions,
-    writer: Writer,
-    pending: Vec<JobRecord>,
-    gone: Vec<String>,
-}
-
-impl<'a> Worker<'a> {
-    fn new(
-        store: &'a Store,
-        api: &'a Api,
-        flattener: &'a Flattener,
-        opts: &'a SyncOptions,
-    ) -> Self {
-        Worker {
-            store,
-            api,
-            flattener,
-            opts,
-            writer: Writer::new(store.backend()),
-            pending: Vec::new(),
-            gone: Vec::new(),
-        }
-    }
-
-    async fn describe_and_store(
-        &mut self,
-        names: Vec<String>,
-        report: &mut ScopeReport,
-    ) -> Result<(), ScopeError> {
-        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for name in names {
-            let (api, limit) = (self.api.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let result = describe_with_tags(&api, &name).await;
-                (name, result)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            let Ok((name, result)) = done else {
-                report.failed += 1;
-                continue;
-            };
-            match result {
-                Ok(Some(doc)) => {
-                    report.described += 1;
-                    match self.flattener.flatten(doc) {
-                        Ok(job) => self.pending.push(job),
-                        Err(e) => {
-                            eprintln!("sagesync: {}: refused {name}: {e}", report.label);
-                            report.failed += 1;
-                        }
-                    }
-                }
-                // Gone between list and describe.
-                Ok(None) => self.gone.push(name),
-                Err(e) => {
-                    eprintln!("sagesync: {}: {name}: {e}", report.label);
-                    report.failed += 1;
-                }
-            }
-            if self.pending.len() >= self.opts.batch {
-                self.flush(report).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// `--full`: fetches the tags of jobs that did not change and re-stores those whose tags did,
-    /// from their stored `raw`, without describing them.
-    async fn refresh_tags(
-        &mut self,
-        arns: Vec<String>,
-        report: &mut ScopeReport,
-    ) -> Result<(), ScopeError> {
-        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for arn in arns {
-            let (api, limit) = (self.api.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let tags = api.tags(&arn).await;
-                (arn, tags)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            let Ok((arn, tags)) = done else {
-                report.failed += 1;
-                continue;
-            };
-            let tags = match tags {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("sagesync: {}: {arn}: {e}", report.label);
-                    report.failed += 1;
-                    continue;
-                }
-            };
-            let Some((mut raw, stored)) = self.store.raw_and_tags(&arn).await? else {
-                continue;
-            };
-            if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
-                continue;
-            }
-            raw["Tags"] = tags;
-            match self.flattener.flatten(raw) {
-                Ok(job) => self.pending.push(job),
-                Err(e) => {
-                    eprintln!("sagesync: {}: refused {arn}: {e}", report.label);
-                    report.failed += 1;
-                }
-            }
-            if self.pending.len() >= self.opts.batch {
-                self.flush(report).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
-        if !self.pending.is_empty() {
-            let jobs = std::mem::take(&mut self.pending);
-            let n = jobs.len() as u64;
-            self.store.write(self.writer.prepare(jobs)?).await?;
-            report.stored += n;
-        }
-        if !self.gone.is_empty() {
-            let names = std::mem::take(&mut self.gone);
-            let arns = self.store.arns_of(&names).await?;
-            self.store
-                .mark_deleted(&arns, &time::format(&time::now()))
-                .await?;
-            report.deleted += arns.len() as u64;
-        }
-        Ok(())
-    }
-}
-
-/// The job as DescribeTrainingJob returns it, with its tags from ListTags; `None` when gone.
-async fn describe_with_tags(api: &Api, name: &str) -> Result<Option<Value>, SourceError> {
-    let Some(mut doc) = api.describe(name).await? else {
-        return Ok(None);
-    };
-    if let Some(arn) = doc
-        .get("TrainingJobArn")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    {
-        let tags = api.tags(&arn).await?;
-        doc["Tags"] = tags;
-    }
-    Ok(Some(doc))
 }
