@@ -17,7 +17,7 @@ use crate::query::{self, format::Format};
 use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
 use crate::store::{DbUrl, Missing, Store, StoreOptions};
-use crate::sync::{self, SyncOptions};
+use crate::sync::{self, Progress, SyncOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -291,8 +291,13 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         concurrency: args.concurrency,
         batch: args.batch_size.max(1),
         max_rps: args.max_rps,
+        progress: Arc::new(Progress::default()),
     };
+    let display = sync_opts
+        .progress
+        .show(scopes.len(), crate::log::json_format());
     let reports = sync::sync_all(&store, scopes, flattener, &sync_opts).await;
+    drop(display);
     store.close().await;
     let mut complete = true;
     for r in &reports {

@@ -18,7 +18,7 @@ pub fn set_format(format: LogFormat) {
     let _ = FORMAT.set(format);
 }
 
-fn json_format() -> bool {
+pub fn json_format() -> bool {
     FORMAT.get() == Some(&LogFormat::Json)
 }
 

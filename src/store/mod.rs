@@ -82,14 +82,36 @@ impl Store {
     }
 
     async fn migrate(&self, url: &DbUrl) -> Result<(), StoreError> {
+        if self.is_current().await {
+            // Migrating takes a lock; a reader must not queue behind a running sync for it.
+            return Ok(());
+        }
         let result = match self {
-            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
-            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+            Store::Sqlite(pool) => self.migrator().run(pool).await,
+            Store::Postgres(pool) => self.migrator().run(pool).await,
         };
         result.map_err(|source| StoreError::Migrate {
             url: url.redacted(),
             source,
         })
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self {
+            Store::Sqlite(_) => sqlx::migrate!("migrations/sqlite"),
+            Store::Postgres(_) => sqlx::migrate!("migrations/postgres"),
+        }
+    }
+
+    /// Whether every embedded migration is already applied, found with a plain read.
+    async fn is_current(&self) -> bool {
+        let wanted: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        let query = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        let applied: Result<Vec<i64>, sqlx::Error> = match self {
+            Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
+        };
+        applied.is_ok_and(|applied| applied == wanted)
     }
 
     pub fn backend(&self) -> Backend {

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+mod progress;
 mod worker;
 
 use crate::flatten::{Flattener, time};
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
 use crate::store::{Cursor, Missing, Store, StoreError};
+pub use progress::Progress;
 use worker::Worker;
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
@@ -32,6 +34,8 @@ pub struct SyncOptions {
     pub concurrency: usize,
     pub batch: usize,
     pub max_rps: Option<f64>,
+    /// Counts shared by every scope, for the live line on a terminal.
+    pub progress: Arc<Progress>,
 }
 
 #[derive(Debug, Default)]
@@ -178,6 +182,7 @@ async fn run_scope(
     loop {
         let (page, next_token) = api.list_page(token).await?;
         report.listed += page.len() as u64;
+        Progress::add(&opts.progress.listed, page.len() as u64);
         if next.account_id.is_none() {
             next.account_id = page
                 .first()

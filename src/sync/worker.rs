@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{ScopeError, ScopeReport, SyncOptions};
+use super::{Progress, ScopeError, ScopeReport, SyncOptions};
 use crate::flatten::{Flattener, JobRecord, time};
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
@@ -65,6 +65,7 @@ impl<'a> Worker<'a> {
             match result {
                 Ok(Some(doc)) => {
                     report.described += 1;
+                    Progress::add(&self.opts.progress.described, 1);
                     match self.flattener.flatten(doc) {
                         Ok(job) => self.pending.push(job),
                         Err(e) => {
@@ -144,6 +145,7 @@ impl<'a> Worker<'a> {
             let n = jobs.len() as u64;
             self.store.write(self.writer.prepare(jobs)?).await?;
             report.stored += n;
+            Progress::add(&self.opts.progress.stored, n);
         }
         if !self.gone.is_empty() {
             let names = std::mem::take(&mut self.gone);
