@@ -71,8 +71,9 @@ impl StandIn {
     }
 
     fn sync(&self, db: &Db, extra: &[&str]) -> Output {
-        let out = db
-            .cmd()
+        let mut c = db.cmd();
+        aws_test_env(&mut c);
+        let out = c
             .args([
                 "sync",
                 "--region",
@@ -81,16 +82,6 @@ impl StandIn {
                 &self.url(),
             ])
             .args(extra)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/sagesync-test-credentials",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
             .stdin(Stdio::null())
             .output()
             .expect("run sagesync sync");
@@ -284,8 +275,9 @@ async fn overlap_then_kill(backend: Backend) {
     );
     api.control("faults", json!({"latency_ms": 100}));
     let db = Db::new(backend);
-    let mut first = db
-        .cmd()
+    let mut first = db.cmd();
+    aws_test_env(&mut first);
+    let mut first = first
         .args([
             "sync",
             "--region",
@@ -297,14 +289,6 @@ async fn overlap_then_kill(backend: Backend) {
             "--batch-size",
             "5",
         ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sagesync-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -44,18 +44,7 @@ fn sync(db: &Db, args: &[&str]) -> Output {
     c.arg("sync")
         .args(["--endpoint-url", &moto_url()])
         .args(args);
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sagesync-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_ENDPOINT_URL");
+    aws_test_env(&mut c);
     let out = c.stdin(Stdio::null()).output().expect("run sagesync sync");
     eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
     out

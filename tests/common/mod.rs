@@ -264,6 +264,22 @@ fn canonical(v: Value) -> Value {
     }
 }
 
+/// Test credentials and nothing from the machine's own AWS setup, for `sagesync sync`.
+pub fn aws_test_env(c: &mut Command) -> &mut Command {
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sagesync-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+}
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sagesync"));
     c.env_remove("SAGESYNC_DATABASE_URL")
