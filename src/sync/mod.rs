@@ -18,7 +18,7 @@ mod worker;
 
 use crate::flatten::{Flattener, time};
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
-use crate::store::{Cursor, Missing, Store, StoreError};
+use crate::store::{Missing, Store, StoreError};
 pub use progress::Progress;
 use worker::Worker;
 
@@ -172,7 +172,7 @@ async fn run_scope(
         .as_deref()
         .and_then(|c| time::parse(&Value::String(c.to_string())))
         .map(|c| time::format(&(c - OVERLAP)));
-    let mut next = Cursor { ..cursor.clone() };
+    let mut next = cursor;
     let mut writer = Worker::new(store, api, flattener, opts);
     if opts.full.is_some() {
         store.clear_seen(&scope.label).await?;
@@ -229,8 +229,8 @@ async fn run_scope(
         }
     }
 
-    // Stored before this run (not just described), and still able to change.
     writer.flush(report).await?;
+    // Stored before this run (not just described by it), and still able to change.
     if let Some(account) = &next.account_id {
         let synced_at = time::format(&flattener.synced_at);
         let changeable = store
