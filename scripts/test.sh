@@ -20,9 +20,10 @@ fi
 export SAGESYNC_TEST_PYTHON="$PWD/$venv/bin/python"
 if [ -z "${SAGESYNC_TEST_MOTO_URL:-}" ]; then
   moto_port=$(free_port)
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"${TMPDIR:-/tmp}/sagesync-moto-$moto_port.log" 2>&1 &
+  moto_log="${TMPDIR:-/tmp}/sagesync-moto-$moto_port.log"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
   moto_pid=$!
-  on_exit 'kill $moto_pid 2>/dev/null || true'
+  on_exit 'kill $moto_pid 2>/dev/null || true; rm -f "$moto_log"'
   for _ in $(seq 1 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 0.2)" 2>/dev/null && break
     sleep 0.1
