@@ -42,21 +42,35 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Runs `call` for each key, at most `--concurrency` at a time; results come back as they
+    /// finish, with their key.
+    fn each_limited<T, F, Fut>(&self, keys: Vec<String>, call: F) -> JoinSet<(String, T)>
+    where
+        F: Fn(Api, String) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for key in keys {
+            // The future does nothing until the task polls it, after taking a permit.
+            let (limit, work) = (limit.clone(), call(self.api.clone(), key.clone()));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                (key, work.await)
+            });
+        }
+        tasks
+    }
+
     pub(super) async fn describe_and_store(
         &mut self,
         names: Vec<String>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for name in names {
-            let (api, limit) = (self.api.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let result = describe_with_tags(&api, &name).await;
-                (name, result)
-            });
-        }
+        let mut tasks = self.each_limited(names, |api, name| async move {
+            describe_with_tags(&api, &name).await
+        });
         while let Some(done) = tasks.join_next().await {
             let Ok((name, result)) = done else {
                 report.failed += 1;
@@ -95,16 +109,7 @@ impl<'a> Worker<'a> {
         arns: Vec<String>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for arn in arns {
-            let (api, limit) = (self.api.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let tags = api.tags(&arn).await;
-                (arn, tags)
-            });
-        }
+        let mut tasks = self.each_limited(arns, |api, arn| async move { api.tags(&arn).await });
         while let Some(done) = tasks.join_next().await {
             let Ok((arn, tags)) = done else {
                 report.failed += 1;
