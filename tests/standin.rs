@@ -63,11 +63,17 @@ impl StandIn {
         self.http("POST", &format!("/control/{what}"), &body.to_string());
     }
 
-    /// Requests received so far, by operation, failed ones included.
-    fn calls(&self) -> [u64; 3] {
+    /// Requests received so far, by operation, failed ones included: [list, describe, ListTags,
+    /// Search].
+    fn calls(&self) -> [u64; 4] {
         let c = self.http("GET", "/control/calls", "");
-        ["ListTrainingJobs", "DescribeTrainingJob", "ListTags"]
-            .map(|op| c[op].as_u64().unwrap_or(0))
+        [
+            "ListTrainingJobs",
+            "DescribeTrainingJob",
+            "ListTags",
+            "Search",
+        ]
+        .map(|op| c[op].as_u64().unwrap_or(0))
     }
 
     fn sync(&self, db: &Db, extra: &[&str]) -> Output {
@@ -89,12 +95,12 @@ impl StandIn {
         out
     }
 
-    /// Calls made by one sync: [list, describe, tags].
-    fn counted(&self, db: &Db, extra: &[&str]) -> (Output, [u64; 3]) {
+    /// Calls made by one sync: [list, describe, ListTags, Search].
+    fn counted(&self, db: &Db, extra: &[&str]) -> (Output, [u64; 4]) {
         let before = self.calls();
         let out = self.sync(db, extra);
         let after = self.calls();
-        (out, [0, 1, 2].map(|i| after[i] - before[i]))
+        (out, [0, 1, 2, 3].map(|i| after[i] - before[i]))
     }
 }
 
@@ -115,22 +121,31 @@ async fn a_sync_costs_what_changed_not_what_exists() {
             "make",
             json!({"prefix": "old", "count": 250, "first_epoch": EPOCH, "step_seconds": 3600}),
         );
+        // Search's index lags behind new jobs: these two come from ListTags.
+        api.control("unindexed", json!({"names": ["old-0003", "old-0200"]}));
 
         let (out, calls) = api.counted(&db, &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         assert_eq!(
             calls,
-            [3, 250, 250],
-            "{}: the first sync lists 3 pages and describes every job",
+            [3, 250, 2, 3],
+            "{}: the first sync lists 3 pages, describes every job, takes tags from 3 Search pages",
             db.name()
         );
-        assert_eq!(db.jobs(false).await.len(), 250);
+        let rows = db.jobs(false).await;
+        assert_eq!(rows.len(), 250);
+        assert!(
+            rows.iter()
+                .all(|r| r["tags"] == json!({"source": "standin", "job": r["training_job_name"]})),
+            "{}: every job has its own tags",
+            db.name()
+        );
 
         let (out, calls) = api.counted(&db, &[]);
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
             calls,
-            [1, 0, 0],
+            [1, 0, 0, 0],
             "{}: unchanged terminal jobs cost one list call",
             db.name()
         );
@@ -145,7 +160,12 @@ async fn a_sync_costs_what_changed_not_what_exists() {
             db.name(),
             calls[0]
         );
-        assert_eq!(calls[1..], [130, 130]);
+        assert_eq!(
+            calls[1..],
+            [130, 0, 2],
+            "{}: tags from 2 Search pages",
+            db.name()
+        );
         let rows = db.jobs(false).await;
         assert_eq!(rows.len(), 380);
         let j = rows
@@ -163,9 +183,22 @@ async fn a_sync_costs_what_changed_not_what_exists() {
 
 #[tokio::test]
 async fn old_jobs_that_can_still_change_are_described_by_name() {
+    let month_ago = EPOCH - 86400.0 * 30.0;
+    let rule = |status: &str| json!([{"RuleConfigurationName": "LossNotDecreasing", "RuleEvaluationStatus": status}]);
     for db in backends() {
         let api = StandIn::start();
-        api.control("make", json!({"prefix": "slow", "count": 1, "first_epoch": EPOCH - 86400.0 * 30.0, "status": "InProgress"}));
+        // Older than the cursor, so the listing never reaches them: a job still running, one
+        // whose warm pool is kept, one whose debugger rule is still evaluating.
+        for prefix in ["slow", "pool", "rule"] {
+            api.control("make", json!({"prefix": prefix, "count": 1, "first_epoch": month_ago, "status": "InProgress"}));
+        }
+        api.control("set", json!({"name": "pool-0000", "status": "Completed",
+            "extra": {"WarmPoolStatus": {"Status": "Available", "ResourceRetainedBillableTimeInSeconds": 60}}}));
+        api.control(
+            "set",
+            json!({"name": "rule-0000", "status": "Completed",
+            "extra": {"DebugRuleEvaluationStatuses": rule("InProgress")}}),
+        );
         api.control(
             "make",
             json!({"prefix": "done", "count": 150, "first_epoch": EPOCH, "step_seconds": 3600}),
@@ -173,29 +206,59 @@ async fn old_jobs_that_can_still_change_are_described_by_name() {
         assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
 
         api.control("set", json!({"name": "slow-0000", "status": "Completed"}));
+        api.control("set", json!({"name": "pool-0000", "status": "Completed",
+            "extra": {"WarmPoolStatus": {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 900}}}));
+        api.control(
+            "set",
+            json!({"name": "rule-0000", "status": "Completed",
+            "extra": {"DebugRuleEvaluationStatuses": rule("NoIssuesFound")}}),
+        );
         let (out, calls) = api.counted(&db, &[]);
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
             calls,
-            [1, 1, 1],
-            "{}: one page, then the in-progress job by name",
+            [1, 3, 3, 0],
+            "{}: one page, then the three changeable jobs by name",
             db.name()
         );
         let rows = db.jobs(false).await;
-        let slow = rows
-            .iter()
-            .find(|r| r["training_job_name"] == "slow-0000")
-            .unwrap();
-        assert_eq!(slow["training_job_status"], "Completed", "{}", db.name());
-        assert_eq!(slow["billable_time_in_seconds"], 270);
+        let by = |n: &str| rows.iter().find(|r| r["training_job_name"] == n).unwrap();
+        assert_eq!(
+            by("slow-0000")["training_job_status"],
+            "Completed",
+            "{}",
+            db.name()
+        );
+        assert_eq!(by("slow-0000")["billable_time_in_seconds"], 270);
+        assert_eq!(by("pool-0000")["warm_pool_status"]["Status"], "Terminated");
+        assert_eq!(
+            by("rule-0000")["debug_rule_evaluation_statuses"],
+            rule("NoIssuesFound")
+        );
 
         let (_, calls) = api.counted(&db, &[]);
         assert_eq!(
             calls,
-            [1, 0, 0],
-            "{}: terminal now, it costs nothing more",
+            [1, 0, 0, 0],
+            "{}: settled now, they cost nothing more",
             db.name()
         );
+    }
+}
+
+#[tokio::test]
+async fn empty_list_pages_with_a_next_token_do_not_end_the_listing() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "job", "count": 120, "first_epoch": EPOCH}),
+        );
+        api.control("faults", json!({"empty_pages": 3}));
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        assert_eq!(calls[0], 3 + 2, "{}: 3 empty pages, then 2 full", db.name());
+        assert_eq!(db.jobs(false).await.len(), 120);
     }
 }
 
@@ -247,10 +310,10 @@ async fn storm(backend: Backend) {
     let out = api.sync(&db, &["--concurrency", "4"]);
     assert_eq!(out.status.code(), Some(0), "{}", db.name());
     assert_eq!(db.jobs(false).await.len(), 20);
-    let [_, describes, tags] = api.calls();
+    let calls: u64 = api.calls().iter().sum();
     assert!(
-        describes + tags > 40,
-        "the storm really made calls fail and retry"
+        calls > 1 + 20 + 1,
+        "the storm really made calls fail and retry: {calls} calls"
     );
 }
 
@@ -363,8 +426,8 @@ async fn full_sync_refreshes_tags_and_settles_jobs_the_api_dropped() {
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         assert_eq!(
             calls,
-            [1, 0, 4],
-            "{}: tags refreshed without describing",
+            [1, 0, 0, 1],
+            "{}: tags refreshed from one Search page, without describing",
             db.name()
         );
         assert!(stderr(&out).contains("deleted 1"), "{}", stderr(&out));

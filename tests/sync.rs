@@ -106,7 +106,7 @@ async fn a_second_sync_of_unchanged_jobs_costs_one_list_call() {
         assert_eq!(out.status.code(), Some(0));
         let s = summary_of(&out);
         assert!(
-            s.contains("calls: ListTrainingJobs 1, DescribeTrainingJob 0, ListTags 0"),
+            s.contains("calls: ListTrainingJobs 1, DescribeTrainingJob 0, ListTags 0, Search 0"),
             "{}: {s}",
             db.name()
         );
@@ -136,7 +136,7 @@ async fn only_new_jobs_are_described_after_the_first_sync() {
             db.name()
         );
         assert!(
-            s.contains("ListTrainingJobs 1, DescribeTrainingJob 3, ListTags 3"),
+            s.contains("ListTrainingJobs 1, DescribeTrainingJob 3, ListTags 0, Search 1"),
             "{s}"
         );
         assert_eq!(db.jobs(false).await.len(), 7);

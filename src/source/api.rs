@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
-use aws_sdk_sagemaker::types::{SortBy, SortOrder};
+use aws_sdk_sagemaker::types::{ResourceType, SearchSortOrder, SortBy, SortOrder};
 use serde_json::Value;
 
 use super::SourceError;
@@ -20,14 +20,16 @@ pub struct Calls {
     pub list: AtomicU64,
     pub describe: AtomicU64,
     pub list_tags: AtomicU64,
+    pub search: AtomicU64,
 }
 
 impl Calls {
-    pub fn snapshot(&self) -> [(&'static str, u64); 3] {
+    pub fn snapshot(&self) -> [(&'static str, u64); 4] {
         [
             ("ListTrainingJobs", self.list.load(Ordering::Relaxed)),
             ("DescribeTrainingJob", self.describe.load(Ordering::Relaxed)),
             ("ListTags", self.list_tags.load(Ordering::Relaxed)),
+            ("Search", self.search.load(Ordering::Relaxed)),
         ]
     }
 }
@@ -65,6 +67,15 @@ pub struct Api {
     pub client: Client,
     pub calls: Arc<Calls>,
     pub limit: Option<Arc<RateLimit>>,
+}
+
+/// One job of a Search page: what a sync takes from it is the tags.
+#[derive(Debug, Clone)]
+pub struct Tagged {
+    pub arn: String,
+    pub creation_time: Option<String>,
+    /// The {Key, Value} list, as ListTags gives it.
+    pub tags: Value,
 }
 
 /// One entry of a ListTrainingJobs page.
@@ -121,11 +132,7 @@ impl Api {
                 })
             })
             .collect();
-        let next = body["NextToken"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        Ok((summaries, next))
+        Ok((summaries, next_token(&body)))
     }
 
     /// DescribeTrainingJob as the service sent it; `None` when the job no longer exists.
@@ -146,6 +153,49 @@ impl Api {
             Err(e) if is_not_found(e.code(), e.message()) => Ok(None),
             Err(e) => Err(call_error(OP, e)),
         }
+    }
+
+    /// One page of Search over training jobs, newest first: up to 100 jobs with their tags.
+    pub async fn search_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<Tagged>, Option<String>), SourceError> {
+        const OP: &str = "Search";
+        self.start(&self.calls.search).await;
+        let capture = Capture::default();
+        self.client
+            .search()
+            .resource(ResourceType::TrainingJob)
+            .sort_by("CreationTime")
+            .sort_order(SearchSortOrder::Descending)
+            .max_results(100)
+            .set_next_token(token)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| call_error(OP, e))?;
+        let mut body = capture.json(OP)?;
+        let jobs = match body.get_mut("Results").map(Value::take) {
+            Some(Value::Array(results)) => results,
+            _ => Vec::new(),
+        };
+        let jobs = jobs
+            .into_iter()
+            .filter_map(|mut r| {
+                let job = r.get_mut("TrainingJob")?;
+                Some(Tagged {
+                    arn: job["TrainingJobArn"].as_str()?.to_string(),
+                    creation_time: normalised(&job["CreationTime"]),
+                    // A job without tags may come without the member.
+                    tags: match job.get_mut("Tags").map(Value::take) {
+                        Some(t @ Value::Array(_)) => t,
+                        _ => Value::Array(Vec::new()),
+                    },
+                })
+            })
+            .collect();
+        Ok((jobs, next_token(&body)))
     }
 
     /// All tags of a resource, following ListTags pages, as the {Key, Value} list the
@@ -171,15 +221,20 @@ impl Api {
             if let Some(Value::Array(page)) = body.get_mut("Tags").map(Value::take) {
                 tags.extend(page);
             }
-            token = body["NextToken"]
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
+            token = next_token(&body);
             if token.is_none() {
                 return Ok(Value::Array(tags));
             }
         }
     }
+}
+
+/// The token of the next page; an empty one means there is none.
+fn next_token(body: &Value) -> Option<String> {
+    body["NextToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 fn normalised(v: &Value) -> Option<String> {

@@ -14,12 +14,15 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 mod progress;
+mod tags;
 mod worker;
 
 use crate::flatten::{Flattener, time};
+use crate::source::api::Summary;
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
 pub use progress::Progress;
+use tags::SearchTags;
 use worker::Worker;
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
@@ -47,7 +50,7 @@ pub struct ScopeReport {
     pub stored: u64,
     pub deleted: u64,
     pub failed: u64,
-    pub calls: [(&'static str, u64); 3],
+    pub calls: [(&'static str, u64); 4],
     pub elapsed: Duration,
     /// Why the scope stopped, when it did.
     pub error: Option<String>,
@@ -178,7 +181,10 @@ async fn run_scope(
         store.clear_seen(&scope.label).await?;
     }
 
+    let mut search = SearchTags::default();
     let mut token = None;
+    // Pages with jobs so far: the position Search has to reach for this page's tags.
+    let mut pages = 0;
     loop {
         let (page, next_token) = api.list_page(token).await?;
         report.listed += page.len() as u64;
@@ -196,25 +202,35 @@ async fn run_scope(
         }
         let arns: Vec<String> = page.iter().map(|s| s.arn.clone()).collect();
         let stored = store.stored_versions(&arns).await?;
-        let changed: Vec<String> = page
+        let (changed, unchanged): (Vec<&Summary>, Vec<&Summary>) = page.iter().partition(|s| {
+            stored
+                .get(&s.arn)
+                .is_none_or(|(lm, st)| *lm != s.last_modified_time || *st != s.status)
+        });
+        report.skipped += unchanged.len() as u64;
+        // Described jobs need tags; with --full, every job does.
+        let need_tags: Vec<&Summary> = match opts.full {
+            Some(_) => page.iter().collect(),
+            None => changed.clone(),
+        };
+        let wanted: Vec<(&str, Option<&str>)> = need_tags
             .iter()
-            .filter(|s| {
-                stored
-                    .get(&s.arn)
-                    .is_none_or(|(lm, st)| *lm != s.last_modified_time || *st != s.status)
-            })
-            .map(|s| s.name.clone())
+            .map(|s| (s.arn.as_str(), s.creation_time.as_deref()))
             .collect();
-        report.skipped += (page.len() - changed.len()) as u64;
+        let mut tags = search.for_page(api, &scope.label, pages, &wanted).await;
+        pages += u64::from(!page.is_empty());
         if opts.full.is_some() {
             store.add_seen(&scope.label, &arns).await?;
-            let unchanged: Vec<String> = page
+            let unchanged = unchanged
                 .iter()
-                .filter(|s| !changed.contains(&s.name))
-                .map(|s| s.arn.clone())
+                .map(|s| (s.arn.clone(), tags.remove(&s.arn)))
                 .collect();
             writer.refresh_tags(unchanged, report).await?;
         }
+        let changed = changed
+            .iter()
+            .map(|s| (s.name.clone(), tags.remove(&s.arn)))
+            .collect();
         writer.describe_and_store(changed, report).await?;
 
         // Newest first: once a page reaches past the cursor, every later page is older still.
@@ -236,6 +252,7 @@ async fn run_scope(
         let changeable = store
             .changeable_jobs(&scope.region, account, &synced_at)
             .await?;
+        let changeable = changeable.into_iter().map(|name| (name, None)).collect();
         writer.describe_and_store(changeable, report).await?;
         writer.flush(report).await?;
     }

@@ -1,6 +1,6 @@
-//! The part of a sync that talks to the API per job: describes (with tags) run concurrently under
-//! `--concurrency`, `--full` tag refreshes, and the batches they fill, each stored in one
-//! transaction.
+//! The part of a sync that talks to the API per job: describes run concurrently under
+//! `--concurrency`, with ListTags for the jobs whose tags Search did not give; `--full` tag
+//! refreshes; and the batches they fill, each stored in one transaction.
 
 use std::sync::Arc;
 
@@ -44,17 +44,17 @@ impl<'a> Worker<'a> {
 
     /// Runs `call` for each key, at most `--concurrency` at a time; results come back as they
     /// finish, with their key.
-    fn each_limited<T, F, Fut>(&self, keys: Vec<String>, call: F) -> JoinSet<(String, T)>
+    fn each_limited<T, F, Fut>(&self, keys: Vec<(String, Known)>, call: F) -> JoinSet<(String, T)>
     where
-        F: Fn(Api, String) -> Fut,
+        F: Fn(Api, String, Known) -> Fut,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
         let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
         let mut tasks = JoinSet::new();
-        for key in keys {
+        for (key, known) in keys {
             // The future does nothing until the task polls it, after taking a permit.
-            let (limit, work) = (limit.clone(), call(self.api.clone(), key.clone()));
+            let (limit, work) = (limit.clone(), call(self.api.clone(), key.clone(), known));
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 (key, work.await)
@@ -63,13 +63,14 @@ impl<'a> Worker<'a> {
         tasks
     }
 
+    /// Describes the jobs (name, tags if already known) and stores them.
     pub(super) async fn describe_and_store(
         &mut self,
-        names: Vec<String>,
+        jobs: Vec<(String, Known)>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let mut tasks = self.each_limited(names, |api, name| async move {
-            describe_with_tags(&api, &name).await
+        let mut tasks = self.each_limited(jobs, |api, name, tags| async move {
+            describe_with_tags(&api, &name, tags).await
         });
         while let Some(done) = tasks.join_next().await {
             let Ok((name, result)) = done else {
@@ -102,14 +103,19 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
-    /// `--full`: fetches the tags of jobs that did not change and re-stores those whose tags did,
-    /// from their stored `raw`, without describing them.
+    /// `--full`: takes the tags of jobs (ARN, tags if already known) that did not change and
+    /// re-stores those whose tags did, from their stored `raw`, without describing them.
     pub(super) async fn refresh_tags(
         &mut self,
-        arns: Vec<String>,
+        jobs: Vec<(String, Known)>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let mut tasks = self.each_limited(arns, |api, arn| async move { api.tags(&arn).await });
+        let mut tasks = self.each_limited(jobs, |api, arn, tags| async move {
+            match tags {
+                Some(tags) => Ok(tags),
+                None => api.tags(&arn).await,
+            }
+        });
         while let Some(done) = tasks.join_next().await {
             let Ok((arn, tags)) = done else {
                 report.failed += 1;
@@ -164,18 +170,24 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// The job as DescribeTrainingJob returns it, with its tags from ListTags; `None` when gone.
-async fn describe_with_tags(api: &Api, name: &str) -> Result<Option<Value>, SourceError> {
+/// Tags a job already has from Search, when it does.
+pub(super) type Known = Option<Value>;
+
+/// The job as DescribeTrainingJob returns it, with its tags (from ListTags unless known);
+/// `None` when gone.
+async fn describe_with_tags(
+    api: &Api,
+    name: &str,
+    tags: Known,
+) -> Result<Option<Value>, SourceError> {
     let Some(mut doc) = api.describe(name).await? else {
         return Ok(None);
     };
-    if let Some(arn) = doc
-        .get("TrainingJobArn")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    {
-        let tags = api.tags(&arn).await?;
-        doc["Tags"] = tags;
-    }
+    let tags = match (tags, doc.get("TrainingJobArn").and_then(Value::as_str)) {
+        (Some(tags), _) => tags,
+        (None, Some(arn)) => api.tags(arn).await?,
+        (None, None) => return Ok(Some(doc)),
+    };
+    doc["Tags"] = tags;
     Ok(Some(doc))
 }

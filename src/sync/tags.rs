@@ -1,0 +1,86 @@
+//! Where a sync takes tags from. ListTags costs one call per job; Search returns up to 100 jobs
+//! with their tags per call. Walked newest first, Search pages line up with the listing's pages,
+//! so a listing page whose jobs need tags costs about one Search call instead of a ListTags call
+//! per job. Page by page, whichever costs fewer calls is used. Jobs that Search does not return
+//! (its index lags behind new jobs) get their tags from ListTags.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::source::Api;
+
+#[derive(Default)]
+pub(super) struct SearchTags {
+    token: Option<String>,
+    pages: u64,
+    /// No page left, or Search failed and the rest of the scope uses ListTags.
+    done: bool,
+    /// The oldest creation time Search has returned: the tags of every newer job are known.
+    frontier: Option<String>,
+    found: HashMap<String, (Option<String>, Value)>,
+}
+
+impl SearchTags {
+    /// The tags that Search gives, when it is the cheaper way, for the jobs (ARN, creation time)
+    /// of listing page `page` (from 0) that need them. Jobs left out need ListTags.
+    pub(super) async fn for_page(
+        &mut self,
+        api: &Api,
+        label: &str,
+        page: u64,
+        wanted: &[(&str, Option<&str>)],
+    ) -> HashMap<String, Value> {
+        let Some(oldest) = wanted.iter().filter_map(|(_, c)| *c).min() else {
+            return HashMap::new();
+        };
+        if !self.covers(oldest) {
+            // Reaching this page costs the Search pages not read yet.
+            let cost = (page + 1).saturating_sub(self.pages).max(1);
+            if cost < wanted.len() as u64 {
+                // One page more than that at most: jobs created since the listing shift pages.
+                for _ in 0..=cost {
+                    if self.covers(oldest) {
+                        break;
+                    }
+                    self.next_page(api, label).await;
+                }
+            }
+        }
+        let tags = wanted
+            .iter()
+            .filter_map(|(arn, _)| Some((arn.to_string(), self.found.get(*arn)?.1.clone())))
+            .collect();
+        // Later listing pages hold older jobs: the newer ones are not needed again.
+        self.found
+            .retain(|_, (c, _)| c.as_deref().is_some_and(|c| c <= oldest));
+        tags
+    }
+
+    fn covers(&self, oldest: &str) -> bool {
+        self.done || self.frontier.as_deref().is_some_and(|f| f <= oldest)
+    }
+
+    async fn next_page(&mut self, api: &Api, label: &str) {
+        let (jobs, token) = match api.search_page(self.token.take()).await {
+            Ok(page) => page,
+            Err(e) => {
+                // Search may be denied by a policy that allows ListTags: carry on without it.
+                crate::log::warn(&format!("{label}: {e}; tags come from ListTags"));
+                self.done = true;
+                return;
+            }
+        };
+        self.pages += 1;
+        self.done = token.is_none();
+        self.token = token;
+        for job in jobs {
+            if let Some(c) = &job.creation_time
+                && self.frontier.as_ref().is_none_or(|f| c < f)
+            {
+                self.frontier = Some(c.clone());
+            }
+            self.found.insert(job.arn, (job.creation_time, job.tags));
+        }
+    }
+}
