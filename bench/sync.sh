@@ -6,6 +6,9 @@
 # new jobs, counted by the stand-in at the HTTP level.
 #
 #   bench/sync.sh [N] [RATE] [K]      # defaults: 2000 200 250
+#
+# Peak RSS is printed for the first and the full sync: run it with a larger N (and a higher RATE
+# to keep it short) to see that memory does not grow with the number of jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -25,12 +28,21 @@ on_exit "kill $standin 2>/dev/null || true"
 for _ in $(seq 1 50); do grep -q ready "$work/standin.out" 2>/dev/null && break; sleep 0.1; done
 
 control() { curl -sf -X "${3:-POST}" "http://127.0.0.1:$port/control/$1" -d "${2:-}"; }
-calls() { control calls "" GET | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c.get("ListTrainingJobs",0), c.get("DescribeTrainingJob",0), c.get("ListTags",0))'; }
+ops="ListTrainingJobs DescribeTrainingJob ListTags Search"
+# Calls so far, one number per operation in the order of $ops.
+calls() { control calls "" GET | python3 -c "import json,sys; c=json.load(sys.stdin); print(*(c.get(op, 0) for op in '$ops'.split()))"; }
+# "Op n, ..." for the calls between two snapshots.
+spent() {
+  local -a a=($1) b=($2) names=($ops); local out="" i
+  for i in 0 1 2 3; do out+="${names[$i]} $(( b[i] - a[i] )), "; done
+  echo "${out%, }"
+}
+total() { local -a a=($1) b=($2); echo $(( b[0] + b[1] + b[2] + b[3] - a[0] - a[1] - a[2] - a[3] )); }
 run_sync() {
   AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true \
   AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
-    "$sagesync" --database-url "sqlite://$work/sync.db" sync --region us-east-1 \
-    --endpoint-url "http://127.0.0.1:$port" --max-rps "$RATE" --concurrency 16 2>"$work/sync.err" \
+    /usr/bin/time -f %M -o "$work/rss" "$sagesync" --database-url "sqlite://$work/sync.db" sync --region us-east-1 \
+    --endpoint-url "http://127.0.0.1:$port" --max-rps "$RATE" --concurrency 16 "$@" 2>"$work/sync.err" \
     || { cat "$work/sync.err" >&2; exit 1; }
 }
 
@@ -38,19 +50,23 @@ control make "{\"prefix\": \"job\", \"count\": $N, \"first_epoch\": 1700000000, 
 control faults "{\"max_rps\": $RATE}" >/dev/null
 echo "machine: $(nproc) cores; stand-in allows $RATE calls/s"
 
-read -r l0 d0 t0 < <(calls)
+c0=$(calls)
 start=$(date +%s.%N); run_sync; end=$(date +%s.%N)
-read -r l1 d1 t1 < <(calls)
-total=$(( (l1 - l0) + (d1 - d0) + (t1 - t0) ))
+c1=$(calls)
+first=$(spent "$c0" "$c1"); total=$(total "$c0" "$c1")
 python3 -c "
 t = $end - $start; floor = $total / $RATE
-print(f'first sync, N=$N: {t:.1f}s for $total calls (ListTrainingJobs $((l1 - l0)), DescribeTrainingJob $((d1 - d0)), ListTags $((t1 - t0))); floor {floor:.1f}s; {t / floor:.2f}x the floor')"
+print(f'first sync, N=$N: {t:.1f}s for $total calls ($first); floor {floor:.1f}s; {t / floor:.2f}x the floor; peak RSS {$(cat "$work/rss") // 1024} MB')"
 
 run_sync
-read -r l2 d2 t2 < <(calls)
-echo "second sync, unchanged: ListTrainingJobs $((l2 - l1)), DescribeTrainingJob $((d2 - d1)), ListTags $((t2 - t1))"
+c2=$(calls)
+echo "second sync, unchanged: $(spent "$c1" "$c2")"
 
 control make "{\"prefix\": \"new\", \"count\": $K, \"first_epoch\": 1800000000, \"step_seconds\": 60}" >/dev/null
 run_sync
-read -r l3 d3 t3 < <(calls)
-echo "after K=$K new jobs: ListTrainingJobs $((l3 - l2)) (at most $(( (K + 99) / 100 + 1 ))), DescribeTrainingJob $((d3 - d2)), ListTags $((t3 - t2))"
+c3=$(calls)
+echo "after K=$K new jobs: $(spent "$c2" "$c3") (list calls at most $(( (K + 99) / 100 + 1 )))"
+
+start=$(date +%s.%N); run_sync --full; end=$(date +%s.%N)
+c4=$(calls)
+echo "full sync of $((N + K)) unchanged jobs: $(spent "$c3" "$c4"); $(python3 -c "print(f'{$end - $start:.1f}s')"); peak RSS $(( $(cat "$work/rss") / 1024 )) MB"

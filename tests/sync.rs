@@ -239,3 +239,38 @@ async fn log_format_json_writes_one_object_per_line_for_collectors() {
     assert_eq!(summary["stored"], 2);
     assert_eq!(summary["calls"]["DescribeTrainingJob"], 2);
 }
+
+#[tokio::test]
+async fn each_role_is_assumed_and_synced_as_a_scope_of_its_account() {
+    create_jobs("us-west-1", "role", 0, 2);
+    let own = "arn:aws:iam::123456789012:role/inventory-reader";
+    let other = "arn:aws:iam::210987654321:role/inventory-reader";
+    for db in backends() {
+        let out = sync(
+            &db,
+            &[
+                "--region",
+                "us-west-1",
+                "--role-arn",
+                own,
+                "--role-arn",
+                other,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let s = summary_of(&out);
+        // moto keeps accounts apart by the credentials that signed the call: the jobs are seen
+        // only through the role of the account that has them.
+        assert!(
+            s.contains(&format!("default+{own}@us-west-1: listed 2, described 2")),
+            "{s}"
+        );
+        assert!(
+            s.contains(&format!("default+{other}@us-west-1: listed 0")),
+            "{s}"
+        );
+        let rows = db.jobs(false).await;
+        assert_eq!(rows.len(), 2, "{}", db.name());
+        assert!(rows.iter().all(|r| r["account_id"] == "123456789012"));
+    }
+}

@@ -100,7 +100,10 @@ impl std::fmt::Display for ScopeReport {
             self.elapsed.as_secs_f64()
         )?;
         if let Some(e) = &self.error {
-            write!(f, "; stopped: {e}")?;
+            write!(
+                f,
+                "; stopped: {e} (the cursor did not move: the next sync resumes from it)"
+            )?;
         }
         Ok(())
     }
@@ -245,7 +248,7 @@ async fn run_scope(
         }
     }
 
-    writer.flush(report).await?;
+    writer.finish(report).await?;
     // Stored before this run (not just described by it), and still able to change.
     if let Some(account) = &next.account_id {
         let synced_at = time::format(&flattener.synced_at);
@@ -254,7 +257,7 @@ async fn run_scope(
             .await?;
         let changeable = changeable.into_iter().map(|name| (name, None)).collect();
         writer.describe_and_store(changeable, report).await?;
-        writer.flush(report).await?;
+        writer.finish(report).await?;
     }
     if report.failed > 0 {
         // A failed describe must be retried next time: the cursor stays, nothing is settled.

@@ -13,6 +13,19 @@ use crate::flatten::{Flattener, JobRecord, time};
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
 
+/// What a task brings back for one job.
+enum Outcome {
+    /// DescribeTrainingJob with the tags; `None` when the job is gone.
+    Described(Result<Option<Value>, SourceError>),
+    /// `--full`: the current tags of a job that did not change.
+    Tags(Result<Value, SourceError>),
+}
+
+/// How many jobs may wait for an API call beyond those in flight. Calls for the next listing
+/// page start while the previous page's describes finish, so a page boundary does not leave the
+/// rate limit idle.
+const QUEUED: usize = 200;
+
 /// Describes jobs concurrently and stores them in batches.
 pub(super) struct Worker<'a> {
     store: &'a Store,
@@ -20,6 +33,8 @@ pub(super) struct Worker<'a> {
     flattener: &'a Flattener,
     opts: &'a SyncOptions,
     writer: Writer,
+    limit: Arc<Semaphore>,
+    tasks: JoinSet<(String, Outcome)>,
     pending: Vec<JobRecord>,
     gone: Vec<String>,
 }
@@ -37,70 +52,51 @@ impl<'a> Worker<'a> {
             flattener,
             opts,
             writer: Writer::new(store.backend()),
+            limit: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+            tasks: JoinSet::new(),
             pending: Vec::new(),
             gone: Vec::new(),
         }
     }
 
-    /// Runs `call` for each key, at most `--concurrency` at a time; results come back as they
-    /// finish, with their key.
-    fn each_limited<T, F, Fut>(&self, keys: Vec<(String, Known)>, call: F) -> JoinSet<(String, T)>
+    /// Starts `call` for each key, at most `--concurrency` at a time, then takes in finished
+    /// results until no more than [`QUEUED`] jobs wait.
+    async fn spawn_limited<F, Fut>(
+        &mut self,
+        keys: Vec<(String, Known)>,
+        call: F,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError>
     where
         F: Fn(Api, String, Known) -> Fut,
-        Fut: Future<Output = T> + Send + 'static,
-        T: Send + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
     {
-        let limit = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
         for (key, known) in keys {
             // The future does nothing until the task polls it, after taking a permit.
-            let (limit, work) = (limit.clone(), call(self.api.clone(), key.clone(), known));
-            tasks.spawn(async move {
+            let (limit, work) = (
+                self.limit.clone(),
+                call(self.api.clone(), key.clone(), known),
+            );
+            self.tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 (key, work.await)
             });
         }
-        tasks
+        self.take_results(QUEUED + self.opts.concurrency, report)
+            .await
     }
 
-    /// Describes the jobs (name, tags if already known) and stores them.
+    /// Describes the jobs (name, tags if already known) and stores them; [`Worker::finish`]
+    /// waits for the last of them.
     pub(super) async fn describe_and_store(
         &mut self,
         jobs: Vec<(String, Known)>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let mut tasks = self.each_limited(jobs, |api, name, tags| async move {
-            describe_with_tags(&api, &name, tags).await
-        });
-        while let Some(done) = tasks.join_next().await {
-            let Ok((name, result)) = done else {
-                report.failed += 1;
-                continue;
-            };
-            match result {
-                Ok(Some(doc)) => {
-                    report.described += 1;
-                    Progress::add(&self.opts.progress.described, 1);
-                    match self.flattener.flatten(doc) {
-                        Ok(job) => self.pending.push(job),
-                        Err(e) => {
-                            crate::log::warn(&format!("{}: refused {name}: {e}", report.label));
-                            report.failed += 1;
-                        }
-                    }
-                }
-                // Gone between list and describe.
-                Ok(None) => self.gone.push(name),
-                Err(e) => {
-                    crate::log::warn(&format!("{}: {name}: {e}", report.label));
-                    report.failed += 1;
-                }
-            }
-            if self.pending.len() >= self.opts.batch {
-                self.flush(report).await?;
-            }
-        }
-        Ok(())
+        let call = |api: Api, name: String, tags| async move {
+            Outcome::Described(describe_with_tags(&api, &name, tags).await)
+        };
+        self.spawn_limited(jobs, call, report).await
     }
 
     /// `--full`: takes the tags of jobs (ARN, tags if already known) that did not change and
@@ -110,36 +106,59 @@ impl<'a> Worker<'a> {
         jobs: Vec<(String, Known)>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let mut tasks = self.each_limited(jobs, |api, arn, tags| async move {
-            match tags {
+        let call = |api: Api, arn: String, tags: Known| async move {
+            Outcome::Tags(match tags {
                 Some(tags) => Ok(tags),
                 None => api.tags(&arn).await,
-            }
-        });
-        while let Some(done) = tasks.join_next().await {
-            let Ok((arn, tags)) = done else {
+            })
+        };
+        self.spawn_limited(jobs, call, report).await
+    }
+
+    /// Waits for every job started and stores what is left.
+    pub(super) async fn finish(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
+        self.take_results(0, report).await?;
+        self.flush(report).await
+    }
+
+    async fn take_results(
+        &mut self,
+        keep: usize,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
+        while self.tasks.len() > keep {
+            let Some(done) = self.tasks.join_next().await else {
+                break;
+            };
+            let Ok((key, outcome)) = done else {
                 report.failed += 1;
                 continue;
             };
-            let tags = match tags {
-                Ok(t) => t,
-                Err(e) => {
-                    crate::log::warn(&format!("{}: {arn}: {e}", report.label));
+            let doc = match outcome {
+                Outcome::Described(Ok(Some(doc))) => {
+                    report.described += 1;
+                    Progress::add(&self.opts.progress.described, 1);
+                    doc
+                }
+                // Gone between list and describe.
+                Outcome::Described(Ok(None)) => {
+                    self.gone.push(key);
+                    continue;
+                }
+                Outcome::Tags(Ok(tags)) => match self.retagged(&key, tags).await? {
+                    Some(doc) => doc,
+                    None => continue,
+                },
+                Outcome::Described(Err(e)) | Outcome::Tags(Err(e)) => {
+                    crate::log::warn(&format!("{}: {key}: {e}", report.label));
                     report.failed += 1;
                     continue;
                 }
             };
-            let Some((mut raw, stored)) = self.store.raw_and_tags(&arn).await? else {
-                continue;
-            };
-            if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
-                continue;
-            }
-            raw["Tags"] = tags;
-            match self.flattener.flatten(raw) {
+            match self.flattener.flatten(doc) {
                 Ok(job) => self.pending.push(job),
                 Err(e) => {
-                    crate::log::warn(&format!("{}: refused {arn}: {e}", report.label));
+                    crate::log::warn(&format!("{}: refused {key}: {e}", report.label));
                     report.failed += 1;
                 }
             }
@@ -150,7 +169,20 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
-    pub(super) async fn flush(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
+    /// The stored `raw` of a job with `tags` in place of its stored ones; `None` when they are
+    /// the same (or the job is not stored).
+    async fn retagged(&self, arn: &str, tags: Value) -> Result<Option<Value>, ScopeError> {
+        let Some((mut raw, stored)) = self.store.raw_and_tags(arn).await? else {
+            return Ok(None);
+        };
+        if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
+            return Ok(None);
+        }
+        raw["Tags"] = tags;
+        Ok(Some(raw))
+    }
+
+    async fn flush(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
         if !self.pending.is_empty() {
             let jobs = std::mem::take(&mut self.pending);
             let n = jobs.len() as u64;

@@ -16,6 +16,8 @@ use sqlx::sqlite::SqlitePoolOptions;
 
 pub use sagesync::store::Backend;
 
+pub mod standin;
+
 /// One database under test, isolated from every other test.
 pub struct Db {
     pub backend: Backend,
@@ -147,7 +149,7 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(&pg_url())
+            .connect(&self.url)
             .await
             .expect("connect postgres")
     }
@@ -300,7 +302,7 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn nanos() -> u32 {
+pub fn nanos() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

@@ -1,0 +1,113 @@
+//! The SageMaker stand-in (tests/fixtures/standin.py) as a test helper: start it on a free port,
+//! steer it, count the calls it received, and run `sagesync sync` against it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use super::{Db, aws_test_env, stderr};
+
+/// Creation time of the first job the tests make (2023-11-14).
+pub const EPOCH: f64 = 1_700_000_000.0;
+
+pub struct StandIn {
+    child: Child,
+    pub port: u16,
+}
+
+impl StandIn {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/standin.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the stand-in");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("stand-in ready");
+        assert_eq!(ready.trim(), "ready");
+        StandIn { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn http(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the stand-in");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: standin\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        s.read_to_string(&mut response).expect("read");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or("{}");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    pub fn control(&self, what: &str, body: Value) {
+        self.http("POST", &format!("/control/{what}"), &body.to_string());
+    }
+
+    /// Requests received so far, by operation, failed ones included: [list, describe, ListTags,
+    /// Search].
+    pub fn calls(&self) -> [u64; 4] {
+        let c = self.http("GET", "/control/calls", "");
+        [
+            "ListTrainingJobs",
+            "DescribeTrainingJob",
+            "ListTags",
+            "Search",
+        ]
+        .map(|op| c[op].as_u64().unwrap_or(0))
+    }
+
+    pub fn sync(&self, db: &Db, extra: &[&str]) -> Output {
+        let mut c = db.cmd();
+        aws_test_env(&mut c);
+        let out = c
+            .args([
+                "sync",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &self.url(),
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sagesync sync");
+        eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
+        out
+    }
+
+    /// Calls made by one sync: [list, describe, ListTags, Search].
+    pub fn counted(&self, db: &Db, extra: &[&str]) -> (Output, [u64; 4]) {
+        let before = self.calls();
+        let out = self.sync(db, extra);
+        let after = self.calls();
+        (out, [0, 1, 2, 3].map(|i| after[i] - before[i]))
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

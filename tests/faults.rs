@@ -1,0 +1,290 @@
+//! `sagesync sync` under faults, against the stand-in SageMaker server and real databases: a
+//! throttling storm with 500s, cron overlap and kill -9, a full disk, a database that goes away.
+//! What a user must see each time: a clear message, a non-zero exit where something was lost,
+//! the cursor where it was, and a plain re-run that ends as an uninterrupted sync would.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::standin::{EPOCH, StandIn};
+use common::*;
+use serde_json::{Value, json};
+
+/// A storm: of the first 30 requests every third is throttled and every seventh answers 500. The
+/// SDK's adaptive retry slows right down after it, so the storm is short and each backend runs
+/// in its own test, side by side.
+async fn storm(backend: Backend) {
+    let db = Db::new(backend);
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "storm", "count": 20, "first_epoch": EPOCH}),
+    );
+    api.control(
+        "faults",
+        json!({"throttle_every": 3, "error_every": 7, "until_call": 30}),
+    );
+    let out = api.sync(&db, &["--concurrency", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", db.name());
+    assert_eq!(db.jobs(false).await.len(), 20);
+    let calls: u64 = api.calls().iter().sum();
+    assert!(
+        calls > 1 + 20 + 1,
+        "the storm really made calls fail and retry: {calls} calls"
+    );
+}
+
+#[tokio::test]
+async fn a_throttling_storm_ends_with_every_job_stored_sqlite() {
+    storm(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_throttling_storm_ends_with_every_job_stored_postgres() {
+    storm(Backend::Postgres).await;
+}
+
+/// Cron overlap and kill -9: a second sync while one runs exits with status 3 and touches
+/// nothing; the first, killed mid-way, then re-run, leaves the database exactly as an
+/// uninterrupted sync does.
+async fn overlap_then_kill(backend: Backend) {
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "slow", "count": 40, "first_epoch": EPOCH, "step_seconds": 60}),
+    );
+    api.control("faults", json!({"latency_ms": 100}));
+    let db = Db::new(backend);
+    let mut first = db.cmd();
+    aws_test_env(&mut first);
+    let mut first = first
+        .args([
+            "sync",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &api.url(),
+            "--concurrency",
+            "2",
+            "--batch-size",
+            "5",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the first sync");
+    // Let it store a few batches.
+    until_stored(&db, 10).await;
+    let second = api.sync(&db, &[]);
+    assert_eq!(second.status.code(), Some(3), "{}", db.name());
+    assert!(
+        stderr(&second).contains("another sync of"),
+        "{}",
+        stderr(&second)
+    );
+
+    first.kill().expect("kill -9 the first sync");
+    first.wait().ok();
+    let stored = db.count("sagemaker_training_job").await;
+    assert!(
+        stored > 0 && stored < 40,
+        "{}: killed mid-way with {stored} stored",
+        db.name()
+    );
+
+    api.control("faults", json!({"latency_ms": 0}));
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let reference = Db::new(backend);
+    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await, "{}", db.name());
+    assert_eq!(db.count("sagemaker_training_job_kv").await, 40 * 3);
+}
+
+#[tokio::test]
+async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_sqlite() {
+    overlap_then_kill(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_postgres() {
+    overlap_then_kill(Backend::Postgres).await;
+}
+
+/// The scope's cursor as stored (none before a sync has completed).
+async fn cursor(db: &Db) -> Vec<Value> {
+    let sql = match db.backend {
+        Backend::Sqlite => {
+            "SELECT json_object('c', newest_creation_time) AS j FROM sagesync_cursor"
+        }
+        Backend::Postgres => {
+            "SELECT json_build_object('c', newest_creation_time)::text AS j FROM sagesync_cursor"
+        }
+    };
+    db.json_rows(sql).await
+}
+
+/// Waits until `db` holds at least `n` jobs (a sync running beside it stores them).
+async fn until_stored(db: &Db, n: i64) {
+    let started = Instant::now();
+    while db.count_if_exists("sagemaker_training_job").await < n && started.elapsed().as_secs() < 30
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A tmpfs of `size` mounted over `dir` until dropped; `None` where mounting is not allowed
+/// (not root, or a container without the capability).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<Self> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    fn grow(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "remount the tmpfs");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// SQLite on a disk that fills up in the middle of a sync: the sync says so and fails, the jobs
+/// stored before stay, the cursor stays; with room again, a re-run completes the inventory.
+#[tokio::test]
+async fn a_full_disk_stops_the_sync_with_a_clear_error_and_the_cursor_unmoved() {
+    let db = Db::new(Backend::Sqlite);
+    let Some(disk) = SmallDisk::mount(db.dir.path(), "1m") else {
+        eprintln!(
+            "skipped: mounting a small tmpfs needs root (scripts/test.sh in CI runs as root)"
+        );
+        return;
+    };
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "a", "count": 20, "first_epoch": EPOCH}),
+    );
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let before = cursor(&db).await;
+    assert_eq!(before.len(), 1);
+
+    // About 4 KB a job: 600 of them do not fit in what is left of 1 MiB.
+    api.control(
+        "make",
+        json!({"prefix": "b", "count": 600, "first_epoch": EPOCH + 86400.0, "step_seconds": 60}),
+    );
+    let out = api.sync(&db, &[]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("database or disk is full"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(cursor(&db).await, before, "the cursor did not move");
+    let rows = db.jobs(false).await;
+    assert!(rows.len() >= 20 && rows.len() < 620, "{} rows", rows.len());
+
+    disk.grow("64m");
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let reference = Db::new(Backend::Sqlite);
+    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await);
+    drop(db);
+}
+
+/// Postgres going away in the middle of a sync (its database stops taking connections and the
+/// open ones are cut): a clear error, a non-zero exit, the cursor where it was; then a re-run
+/// ends as an uninterrupted sync would.
+#[tokio::test]
+async fn a_lost_database_stops_the_sync_with_a_clear_error_and_the_cursor_unmoved() {
+    let admin = sqlx::PgPool::connect(&pg_url()).await.unwrap();
+    let name = format!("lost_{}_{}", std::process::id(), nanos());
+    let sql = |s: String| sqlx::query(sqlx::AssertSqlSafe(s));
+    sql(format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&pg_url()).unwrap();
+    url.set_path(&name);
+    let mut db = Db::new(Backend::Postgres);
+    db.url = url.to_string();
+
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "a", "count": 10, "first_epoch": EPOCH}),
+    );
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let before = cursor(&db).await;
+
+    api.control(
+        "make",
+        json!({"prefix": "b", "count": 40, "first_epoch": EPOCH + 86400.0, "step_seconds": 60}),
+    );
+    api.control("faults", json!({"latency_ms": 100}));
+    let mut c = db.cmd();
+    aws_test_env(&mut c);
+    let sync = c
+        .args([
+            "sync",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &api.url(),
+        ])
+        .args(["--concurrency", "2", "--batch-size", "5"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the sync");
+    until_stored(&db, 15).await;
+    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let out = sync.wait_with_output().expect("wait for the sync");
+    let err = stderr(&out);
+    eprintln!("{err}");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("database"), "{err}");
+
+    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert_eq!(cursor(&db).await, before, "the cursor did not move");
+    api.control("faults", json!({"latency_ms": 0}));
+    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
+    let reference = Db::new(Backend::Postgres);
+    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await);
+    admin.close().await;
+    let admin = sqlx::PgPool::connect(&pg_url()).await.unwrap();
+    sql(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .ok();
+}
