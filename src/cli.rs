@@ -291,11 +291,9 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         concurrency: args.concurrency,
         batch: args.batch_size.max(1),
         max_rps: args.max_rps,
-        progress: Arc::new(Progress::default()),
+        progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
     };
-    let display = sync_opts
-        .progress
-        .show(scopes.len(), crate::log::json_format());
+    let display = sync_opts.progress.show(crate::log::json_format());
     let reports = sync::sync_all(&store, scopes, flattener, &sync_opts).await;
     drop(display);
     store.close().await;

@@ -159,6 +159,7 @@ async fn sync_scope(
     if let Err(e) = run_scope(store, &scope, &api, flattener, opts, &mut report).await {
         report.error = Some(e.to_string());
     }
+    opts.progress.of(&scope.label).done();
     report.calls = api.calls.snapshot();
     report.elapsed = started.elapsed();
     report
@@ -179,7 +180,8 @@ async fn run_scope(
         .and_then(|c| time::parse(&Value::String(c.to_string())))
         .map(|c| time::format(&(c - OVERLAP)));
     let mut next = cursor;
-    let mut writer = Worker::new(store, api, flattener, opts);
+    let counts = opts.progress.of(&scope.label);
+    let mut writer = Worker::new(store, api, flattener, opts, counts.clone());
     if opts.full.is_some() {
         store.clear_seen(&scope.label).await?;
     }
@@ -191,7 +193,7 @@ async fn run_scope(
     loop {
         let (page, next_token) = api.list_page(token).await?;
         report.listed += page.len() as u64;
-        Progress::add(&opts.progress.listed, page.len() as u64);
+        counts.listed(page.len() as u64);
         if next.account_id.is_none() {
             next.account_id = page
                 .first()

@@ -8,7 +8,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Progress, ScopeError, ScopeReport, SyncOptions};
+use super::progress::Counts;
+use super::{ScopeError, ScopeReport, SyncOptions};
 use crate::flatten::{Flattener, JobRecord, time};
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
@@ -33,6 +34,7 @@ pub(super) struct Worker<'a> {
     flattener: &'a Flattener,
     opts: &'a SyncOptions,
     writer: Writer,
+    counts: Arc<Counts>,
     limit: Arc<Semaphore>,
     tasks: JoinSet<(String, Outcome)>,
     pending: Vec<JobRecord>,
@@ -45,6 +47,7 @@ impl<'a> Worker<'a> {
         api: &'a Api,
         flattener: &'a Flattener,
         opts: &'a SyncOptions,
+        counts: Arc<Counts>,
     ) -> Self {
         Worker {
             store,
@@ -52,6 +55,7 @@ impl<'a> Worker<'a> {
             flattener,
             opts,
             writer: Writer::new(store.backend()),
+            counts,
             limit: Arc::new(Semaphore::new(opts.concurrency.max(1))),
             tasks: JoinSet::new(),
             pending: Vec::new(),
@@ -137,7 +141,7 @@ impl<'a> Worker<'a> {
             let doc = match outcome {
                 Outcome::Described(Ok(Some(doc))) => {
                     report.described += 1;
-                    Progress::add(&self.opts.progress.described, 1);
+                    self.counts.described(1);
                     doc
                 }
                 // Gone between list and describe.
@@ -188,7 +192,7 @@ impl<'a> Worker<'a> {
             let n = jobs.len() as u64;
             self.store.write(self.writer.prepare(jobs)?).await?;
             report.stored += n;
-            Progress::add(&self.opts.progress.stored, n);
+            self.counts.stored(n);
         }
         if !self.gone.is_empty() {
             let names = std::mem::take(&mut self.gone);
