@@ -16,7 +16,8 @@ pub const TABLES: [&str; 3] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE];
 fn changed(backend: Backend, n: usize) -> String {
     let keys: Vec<String> = (1..=n).map(|i| placeholder(backend, i)).collect();
     format!(
-        "SELECT * FROM {JOB_TABLE} WHERE _key IN ({}) AND synced_at = {}",
+        "SELECT _key, hyper_parameters, environment, tags, final_metric_data_list, \
+         secondary_status_transitions FROM {JOB_TABLE} WHERE _key IN ({}) AND synced_at = {}",
         keys.join(", "),
         placeholder(backend, n + 1)
     )
