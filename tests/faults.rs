@@ -96,10 +96,7 @@ async fn overlap_then_kill(backend: Backend) {
     );
 
     api.control("faults", json!({"latency_ms": 0}));
-    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
-    let reference = Db::new(backend);
-    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
-    assert_eq!(db.dump().await, reference.dump().await, "{}", db.name());
+    rerun_ends_as_uninterrupted(&api, &db).await;
     assert_eq!(db.count("sagemaker_training_job_kv").await, 40 * 3);
 }
 
@@ -111,6 +108,15 @@ async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_sqlit
 #[tokio::test]
 async fn overlapping_and_killed_syncs_leave_what_an_uninterrupted_one_does_postgres() {
     overlap_then_kill(Backend::Postgres).await;
+}
+
+/// A plain re-run, then the database compared with a fresh one synced without faults.
+async fn rerun_ends_as_uninterrupted(api: &StandIn, db: &Db) {
+    let out = api.sync(db, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}: the re-run", db.name());
+    let reference = Db::new(db.backend);
+    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await, "{}", db.name());
 }
 
 /// The scope's cursor as stored (none before a sync has completed).
@@ -203,11 +209,7 @@ async fn a_full_disk_stops_the_sync_with_a_clear_error_and_the_cursor_unmoved() 
     assert!(rows.len() >= 20 && rows.len() < 620, "{} rows", rows.len());
 
     disk.grow("64m");
-    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
-    let reference = Db::new(Backend::Sqlite);
-    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
-    assert_eq!(db.dump().await, reference.dump().await);
-    drop(db);
+    rerun_ends_as_uninterrupted(&api, &db).await;
 }
 
 /// Postgres going away in the middle of a sync (its database stops taking connections and the
@@ -278,10 +280,7 @@ async fn a_lost_database_stops_the_sync_with_a_clear_error_and_the_cursor_unmove
         .unwrap();
     assert_eq!(cursor(&db).await, before, "the cursor did not move");
     api.control("faults", json!({"latency_ms": 0}));
-    assert_eq!(api.sync(&db, &[]).status.code(), Some(0));
-    let reference = Db::new(Backend::Postgres);
-    assert_eq!(api.sync(&reference, &[]).status.code(), Some(0));
-    assert_eq!(db.dump().await, reference.dump().await);
+    rerun_ends_as_uninterrupted(&api, &db).await;
     admin.close().await;
     let admin = sqlx::PgPool::connect(&pg_url()).await.unwrap();
     sql(format!("DROP DATABASE {name} WITH (FORCE)"))
