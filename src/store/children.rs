@@ -14,20 +14,12 @@ pub const TABLES: [&str; 3] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE];
 
 /// `n` placeholders for job keys, then one for the run's `synced_at`.
 fn changed(backend: Backend, n: usize) -> String {
-    let keys: Vec<String> = (1..=n).map(|i| placeholder(backend, i)).collect();
     format!(
         "SELECT _key, hyper_parameters, environment, tags, final_metric_data_list, \
          secondary_status_transitions FROM {JOB_TABLE} WHERE _key IN ({}) AND synced_at = {}",
-        keys.join(", "),
-        placeholder(backend, n + 1)
+        backend.placeholders(1, n),
+        backend.placeholders(n + 1, 1)
     )
-}
-
-fn placeholder(backend: Backend, i: usize) -> String {
-    match backend {
-        Backend::Sqlite => format!("?{i}"),
-        Backend::Postgres => format!("${i}"),
-    }
 }
 
 /// Removes the child rows of the jobs written in this batch.

@@ -22,13 +22,7 @@ fn text(v: Option<&Out>) -> Option<String> {
 
 impl Store {
     fn placeholders(&self, from: usize, n: usize) -> String {
-        let p: Vec<String> = (from..from + n)
-            .map(|i| match self.backend() {
-                Backend::Sqlite => format!("?{i}"),
-                Backend::Postgres => format!("${i}"),
-            })
-            .collect();
-        p.join(", ")
+        self.backend().placeholders(from, n)
     }
 
     /// (last_modified_time, training_job_status) of those of `arns` that are stored.

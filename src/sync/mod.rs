@@ -2,8 +2,9 @@
 //! rather than what exists.
 //!
 //! Per scope: list newest first and stop once past the cursor (with an overlap); describe a listed
-//! job only if it is new or its summary's LastModifiedTime or status differs from what is stored;
-//! describe by name the stored jobs that can still change however old they are; store in
+//! job only if it is new or its summary's LastModifiedTime or status differs from what is stored,
+//! taking its tags from Search or ListTags, whichever costs fewer calls (`tags`); describe by name
+//! the stored jobs that can still change however old they are; store in
 //! batches through the same flattener as `load`; advance the cursor only after all of it is
 //! committed. Scopes run concurrently and fail independently.
 
