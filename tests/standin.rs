@@ -158,6 +158,37 @@ async fn empty_list_pages_with_a_next_token_do_not_end_the_listing() {
 }
 
 #[tokio::test]
+async fn tags_come_from_list_tags_when_search_is_denied() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "job", "count": 5, "first_epoch": EPOCH}),
+        );
+        api.control("deny", json!({"ops": ["Search"]}));
+        let (out, calls) = api.counted(&db, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        assert_eq!(
+            calls,
+            [1, 5, 5, 1],
+            "{}: one Search call, then ListTags",
+            db.name()
+        );
+        assert!(
+            stderr(&out).contains("AccessDeniedException")
+                && stderr(&out).contains("tags come from ListTags"),
+            "{}",
+            stderr(&out)
+        );
+        let rows = db.jobs(false).await;
+        assert!(
+            rows.iter()
+                .all(|r| r["tags"] == json!({"source": "standin", "job": r["training_job_name"]}))
+        );
+    }
+}
+
+#[tokio::test]
 async fn jobs_that_vanish_are_marked_deleted_not_errors() {
     for db in backends() {
         let api = StandIn::start();
