@@ -144,27 +144,19 @@ impl Store {
         &self,
         statements: Vec<(String, sea_query_sqlx::SqlxValues)>,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                for (sql, values) in statements {
-                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                        .execute(&mut *tx)
-                        .await?;
+        let mut tx = self.begin().await?;
+        for (sql, values) in statements {
+            let sql = sqlx::AssertSqlSafe(sql);
+            match &mut tx {
+                Tx::Sqlite(t) => {
+                    sqlx::query_with(sql, values).execute(&mut **t).await?;
                 }
-                tx.commit().await?;
-            }
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for (sql, values) in statements {
-                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                        .execute(&mut *tx)
-                        .await?;
+                Tx::Postgres(t) => {
+                    sqlx::query_with(sql, values).execute(&mut **t).await?;
                 }
-                tx.commit().await?;
             }
         }
-        Ok(())
+        tx.commit().await
     }
 
     pub async fn close(&self) {
@@ -189,6 +181,32 @@ impl Tx {
                     let args = st.args.into_postgres().ok_or_else(mismatch)?;
                     sqlx::query_with(sql, args).execute(&mut **tx).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one statement with text parameters.
+    pub async fn execute(
+        &mut self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            Tx::Sqlite(tx) => {
+                let mut q = sqlx::query(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.execute(&mut **tx).await?;
+            }
+            Tx::Postgres(tx) => {
+                let mut q = sqlx::query(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.execute(&mut **tx).await?;
             }
         }
         Ok(())

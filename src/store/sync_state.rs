@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::read::Out;
-use super::{Backend, Store, StoreError};
+use super::{Backend, Store, StoreError, children};
+use crate::flatten::columns::JOB_TABLE;
 
 /// A scope's cursor: the newest creation time a completed sync listed, and the scope's account.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -154,13 +155,11 @@ impl Store {
     /// Marks jobs the API no longer returns.
     pub async fn mark_deleted(&self, arns: &[String], now: &str) -> Result<(), StoreError> {
         for chunk in arns.chunks(500) {
-            let (stamp, keys) = match self.backend() {
-                Backend::Sqlite => ("?1".to_string(), self.placeholders(2, chunk.len())),
-                Backend::Postgres => (
-                    "CAST($1 AS timestamptz)".to_string(),
-                    self.placeholders(2, chunk.len()),
-                ),
+            let stamp = match self.backend() {
+                Backend::Sqlite => "?1",
+                Backend::Postgres => "CAST($1 AS timestamptz)",
             };
+            let keys = self.placeholders(2, chunk.len());
             let sql = format!(
                 "UPDATE sagemaker_training_job SET deleted_at = {stamp} WHERE _key IN ({keys}) AND deleted_at IS NULL"
             );
@@ -260,22 +259,15 @@ impl Store {
                 for chunk in arns.chunks(500) {
                     let keys: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
                     let list = self.placeholders(1, chunk.len());
-                    for table in [
-                        "sagemaker_training_job_kv",
-                        "sagemaker_training_job_metric",
-                        "sagemaker_training_job_status_transition",
-                    ] {
-                        self.fetch(
-                            &format!("DELETE FROM {table} WHERE training_job_arn IN ({list})"),
-                            &keys,
-                        )
-                        .await?;
+                    // A job and its child rows go together, or not at all.
+                    let mut tx = self.begin().await?;
+                    for table in children::TABLES {
+                        let sql = format!("DELETE FROM {table} WHERE training_job_arn IN ({list})");
+                        tx.execute(&sql, &keys).await?;
                     }
-                    self.fetch(
-                        &format!("DELETE FROM sagemaker_training_job WHERE _key IN ({list})"),
-                        &keys,
-                    )
-                    .await?;
+                    let sql = format!("DELETE FROM {JOB_TABLE} WHERE _key IN ({list})");
+                    tx.execute(&sql, &keys).await?;
+                    tx.commit().await?;
                 }
             }
         }
