@@ -16,7 +16,7 @@ use crate::prices;
 use crate::query::{self, format::Format};
 use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
-use crate::store::{DbUrl, Missing, Store, StoreOptions};
+use crate::store::{Backend, DbUrl, Missing, Store, StoreOptions};
 use crate::sync::{self, Progress, SyncOptions};
 
 #[derive(Debug, Parser)]
@@ -72,23 +72,31 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RedactArgs {
-    /// Redact environment values whose key matches this regex instead of the default pattern
+    /// Redact Environment and HyperParameters values whose key matches this regex instead of the
+    /// default key words (credential-shaped values are still redacted)
     #[arg(long, value_name = "REGEX")]
     pub redact_env: Option<String>,
 
-    /// Store environment values as they are
-    #[arg(long, conflicts_with = "redact_env")]
+    /// Also redact the parts of Environment and HyperParameters values that match this regex
+    /// (repeatable)
+    #[arg(long = "redact-value", value_name = "REGEX")]
+    pub redact_values: Vec<String>,
+
+    /// Store Environment and HyperParameters values as they are
+    #[arg(long, conflicts_with_all = ["redact_env", "redact_values"])]
     pub no_redact: bool,
 }
 
 impl RedactArgs {
     fn redactor(&self) -> Result<Redactor> {
-        Ok(match (&self.redact_env, self.no_redact) {
-            (_, true) => Redactor::disabled(),
+        let base = match (&self.redact_env, self.no_redact) {
+            (_, true) => return Ok(Redactor::disabled()),
             (Some(pattern), false) => Redactor::with_pattern(pattern)
                 .with_context(|| format!("invalid --redact-env pattern {pattern:?}"))?,
-            (None, false) => Redactor::default_pattern(),
-        })
+            (None, false) => Redactor::default_rules(),
+        };
+        base.with_values(&self.redact_values)
+            .context("invalid --redact-value pattern")
     }
 }
 
@@ -260,6 +268,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         redactor: args.redact.redactor()?,
         arn_context: None,
         synced_at: crate::flatten::time::now(),
+        replace_nul: opts.url.backend == Backend::Postgres,
     });
     let client_opts = ClientOptions {
         profiles: args.profiles,
@@ -347,6 +356,7 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
         redactor,
         arn_context: args.region.zip(args.account_id),
         synced_at: crate::flatten::time::now(),
+        replace_nul: opts.url.backend == Backend::Postgres,
     });
     let (inputs, unreadable) = input::expand(&args.paths);
     let store = Store::open(opts).await?;

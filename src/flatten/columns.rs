@@ -1,7 +1,14 @@
 //! The one mapping from DescribeTrainingJob response members to columns of `sagemaker_training_job`.
 //!
-//! Adding a column is one line here plus one migration per backend; the store builds its SQL from
-//! this table and a test checks that both schemas carry exactly these columns.
+//! Adding a column from a response member takes:
+//! - one line here (the store builds its SQL from this table);
+//! - one migration per backend adding the column (`migrations/sqlite`, `migrations/postgres`);
+//! - a shape rule for the member in `shape.rs` (a test below fails without it: an unchecked
+//!   member of the wrong type would be stored as NULL);
+//! - a raise of `FLATTEN_VERSION` in `flatten/mod.rs`, so `migrate` fills the new column of every
+//!   stored row from its `raw`, with no API call.
+//!
+//! Tests check that both schemas carry exactly these columns.
 
 /// How a column is typed in the database (Datadog type in brackets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,3 +154,33 @@ pub const JOB_TABLE: &str = "sagemaker_training_job";
 pub const KV_TABLE: &str = "sagemaker_training_job_kv";
 pub const METRIC_TABLE: &str = "sagemaker_training_job_metric";
 pub const TRANSITION_TABLE: &str = "sagemaker_training_job_status_transition";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flatten::shape::{Rule, rule};
+
+    #[test]
+    fn every_member_column_has_a_shape_rule_of_its_type() {
+        for c in COLUMNS {
+            let Source::Member(member) = c.source else {
+                continue;
+            };
+            let found = rule(member);
+            let fits = match (c.kind, found) {
+                (Text, Some(Rule::Str)) | (Int, Some(Rule::Int)) | (Bool, Some(Rule::Bool)) => true,
+                (Time, Some(Rule::Time)) => true,
+                (Json, Some(r)) => matches!(
+                    r,
+                    Rule::Object | Rule::ObjectList | Rule::StrList | Rule::StrMap | Rule::Tags
+                ),
+                _ => false,
+            };
+            assert!(
+                fits,
+                "column {} ({:?}) has shape rule {found:?} for {member}",
+                c.name, c.kind
+            );
+        }
+    }
+}

@@ -41,6 +41,8 @@ pub struct JobRecord {
     pub tags: Option<Map<String, Value>>,
     pub doc: Map<String, Value>,
     pub synced_at: DateTime<Utc>,
+    /// Some string held NUL, which Postgres cannot store; it was replaced by U+FFFD.
+    pub replaced_nul: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +68,18 @@ pub struct Flattener {
     /// (region, account id) for records that carry a name but no ARN.
     pub arn_context: Option<(String, String)>,
     pub synced_at: DateTime<Utc>,
+    /// Replace NUL in every string and key by U+FFFD: Postgres text and jsonb cannot hold it.
+    pub replace_nul: bool,
 }
 
+/// The version of the mapping from a response to a row: the column list, the shape rules and the
+/// default redaction. Raise it when any of them changes; `migrate` then re-derives every stored
+/// row from its `raw` (see `store::reflatten`).
+pub const FLATTEN_VERSION: i64 = 2;
+
 impl Flattener {
-    pub fn flatten(&self, value: Value) -> Result<JobRecord, RecordError> {
+    pub fn flatten(&self, mut value: Value) -> Result<JobRecord, RecordError> {
+        let replaced_nul = self.replace_nul && replace_nul(&mut value);
         let mut doc = match value {
             Value::Object(m) => m,
             other => return Err(RecordError::NotAnObject(json_kind(&other))),
@@ -97,6 +107,7 @@ impl Flattener {
             partition,
             doc,
             synced_at: self.synced_at,
+            replaced_nul,
         })
     }
 
@@ -170,6 +181,31 @@ pub fn tags_map(tags: &Value) -> Option<Map<String, Value>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// Replaces NUL in every string and member name by U+FFFD; whether there was any.
+fn replace_nul(value: &mut Value) -> bool {
+    const FFFD: &str = "\u{FFFD}";
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            *s = s.replace('\0', FFFD);
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |any, v| replace_nul(v) | any),
+        Value::Object(obj) => {
+            let mut any = false;
+            if obj.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(obj);
+                *obj = old
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', FFFD), v))
+                    .collect();
+                any = true;
+            }
+            obj.values_mut().fold(any, |any, v| replace_nul(v) | any)
+        }
+        _ => false,
     }
 }
 

@@ -4,7 +4,7 @@
 //! Both become UTC truncated to the millisecond and printed as `2024-03-01T18:15:30.123Z`: fixed
 //! width, so SQLite sorts and compares the text correctly, and the two forms give identical rows.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 
 /// Parses a timestamp member. `None` when the value is not a timestamp in either form.
@@ -20,13 +20,16 @@ fn from_epoch(secs: f64) -> Option<DateTime<Utc>> {
     if !secs.is_finite() {
         return None;
     }
-    // Round to the microsecond first, as botocore does, so float noise in the epoch form cannot
-    // put the two forms on either side of a millisecond boundary.
-    let micros = (secs * 1_000_000.0).round();
-    if micros.abs() > 9.0e15 {
+    // Whole seconds and the fraction apart, so any instant chrono can hold is read (not only
+    // those whose microseconds fit an i64). The fraction is rounded to the microsecond first, as
+    // botocore does, so float noise cannot put the two wire forms on either side of a millisecond.
+    let whole = secs.floor();
+    let micros = ((secs - whole) * 1_000_000.0).round() as i64;
+    if whole.abs() > 1.0e15 {
         return None;
     }
-    truncate(Utc.timestamp_micros(micros as i64).single()?)
+    let t = Utc.timestamp_opt(whole as i64, 0).single()? + chrono::Duration::microseconds(micros);
+    truncate(t)
 }
 
 fn from_text(s: &str) -> Option<DateTime<Utc>> {
@@ -48,7 +51,12 @@ fn from_text(s: &str) -> Option<DateTime<Utc>> {
     None
 }
 
+/// Truncates to the millisecond; `None` outside the years 1 to 9999, which both backends store
+/// and compare alike (a fifth year digit would break SQLite's text order; Postgres stops at 4713 BC).
 fn truncate(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !(1..=9999).contains(&t.year()) {
+        return None;
+    }
     let millis = t.timestamp_millis();
     Utc.timestamp_millis_opt(millis).single()
 }
@@ -96,5 +104,20 @@ mod tests {
         assert_eq!(norm(json!("yesterday")), None);
         assert_eq!(norm(json!(true)), None);
         assert_eq!(norm(json!(1e300)), None);
+        assert_eq!(norm(json!(-62135596801_i64)), None);
+        assert_eq!(norm(json!("10000-01-01T00:00:00Z")), None);
+    }
+
+    #[test]
+    fn far_instants_agree_in_both_forms() {
+        // Past 2255, where epoch microseconds no longer fit the old bound.
+        let want = Some("3000-01-01T00:00:00.250Z".to_string());
+        assert_eq!(norm(json!(32503680000.25)), want);
+        assert_eq!(norm(json!("3000-01-01T00:00:00.25Z")), want);
+        assert_eq!(
+            norm(json!(253402300799_i64)),
+            norm(json!("9999-12-31T23:59:59Z"))
+        );
+        assert_eq!(norm(json!(-1.5)), Some("1969-12-31T23:59:58.500Z".into()));
     }
 }

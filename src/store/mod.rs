@@ -30,12 +30,14 @@ pub enum StoreError {
         "invalid --pg-schema {0:?}: use letters, digits and underscores, not starting with a digit"
     )]
     BadSchema(String),
-    #[error("cannot open database {url}: {source}")]
-    Connect { url: String, source: sqlx::Error },
-    #[error("cannot migrate database {url}: {source}")]
+    // Causes are part of the message, not a `source`: `main` prints the chain, and each cause
+    // is to be printed once.
+    #[error("cannot open database {url}: {cause}")]
+    Connect { url: String, cause: sqlx::Error },
+    #[error("cannot migrate database {url}: {cause}")]
     Migrate {
         url: String,
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
     #[error("cannot build SQL: {0}")]
     Build(String),
@@ -46,7 +48,33 @@ pub enum StoreError {
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
     #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Query(e)
+    }
+}
+
+impl StoreError {
+    /// Whether the database refused what it was given (a value out of range, too long for an
+    /// index, a broken constraint) rather than failing itself: such an error belongs to the
+    /// input or job being written, and the others can still be stored.
+    pub fn is_content(&self) -> bool {
+        let StoreError::Query(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        let Some(code) = e.code() else { return false };
+        if let Ok(n) = code.parse::<u32>() {
+            // SQLite result codes (extended codes keep the primary one in the low byte):
+            // TOOBIG, CONSTRAINT, MISMATCH.
+            return matches!(n & 0xff, 18..=20);
+        }
+        // Postgres SQLSTATE classes: data exception, integrity constraint violation, program
+        // limit exceeded (an index row too large).
+        matches!(code.get(..2), Some("22" | "23" | "54"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -90,9 +118,9 @@ impl Store {
             Store::Sqlite(pool) => self.migrator().run(pool).await,
             Store::Postgres(pool) => self.migrator().run(pool).await,
         };
-        result.map_err(|source| StoreError::Migrate {
+        result.map_err(|cause| StoreError::Migrate {
             url: url.redacted(),
-            source,
+            cause,
         })
     }
 

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, Connection, PgPool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{DbUrl, StoreError};
@@ -16,32 +16,37 @@ pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
     if !valid_identifier(schema) {
         return Err(StoreError::BadSchema(schema.to_string()));
     }
-    let connect_err = |source| StoreError::Connect {
+    let connect_err = |cause| StoreError::Connect {
         url: url.redacted(),
-        source,
+        cause,
     };
     let base = PgConnectOptions::from_str(url.as_str()).map_err(connect_err)?;
 
     // The schema must exist before the pool's connections put it first on their search path,
-    // where migrations and every unqualified table name will find it.
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(CONNECT_TIMEOUT)
-        .connect_with(base.clone())
+    // where migrations and every unqualified table name will find it. One direct connection
+    // also fails at once, with the server's own reason, where a pool would retry until its
+    // timeout and say only that it timed out.
+    let mut admin = tokio::time::timeout(CONNECT_TIMEOUT, base.connect())
         .await
+        .map_err(|_| {
+            connect_err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            )))
+        })?
         .map_err(connect_err)?;
     let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
     // Two first runs at once can race on CREATE SCHEMA; the loser finds it there on a retry.
     if sqlx::query(sqlx::AssertSqlSafe(create.clone()))
-        .execute(&admin)
+        .execute(&mut admin)
         .await
         .is_err()
     {
         sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&admin)
+            .execute(&mut admin)
             .await?;
     }
-    admin.close().await;
+    admin.close().await.ok();
 
     let options = base.options([("search_path", format!("\"{schema}\", public"))]);
     PgPoolOptions::new()

@@ -10,9 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::{DbUrl, StoreError};
 
 pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
-    let connect_err = |source| StoreError::Connect {
+    let connect_err = |cause| StoreError::Connect {
         url: url.redacted(),
-        source,
+        cause,
     };
     let options = SqliteConnectOptions::from_str(url.as_str())
         .map_err(connect_err)?
