@@ -7,7 +7,7 @@ WITH jobs AS (
            coalesce(CAST(:metric AS text), trim(both '"' FROM j.hyper_parameters->>'_tuning_objective_metric')) AS metric
     FROM sagemaker_training_job j
     WHERE j.tuning_job_arn = CAST(:tuning_job AS text)
-       OR j.tuning_job_arn LIKE '%:hyper-parameter-tuning-job/' || lower(CAST(:tuning_job AS text))
+       OR split_part(j.tuning_job_arn, ':hyper-parameter-tuning-job/', 2) = lower(CAST(:tuning_job AS text))
 )
 SELECT
     row_number() OVER (ORDER BY

@@ -7,7 +7,8 @@ WITH jobs AS (
            coalesce(:metric, trim(json_extract(j.hyper_parameters, '$._tuning_objective_metric'), '"')) AS metric
     FROM sagemaker_training_job j
     WHERE j.tuning_job_arn = :tuning_job
-       OR j.tuning_job_arn LIKE '%:hyper-parameter-tuning-job/' || lower(:tuning_job)
+       OR (instr(j.tuning_job_arn, ':hyper-parameter-tuning-job/') > 0
+           AND substr(j.tuning_job_arn, instr(j.tuning_job_arn, ':hyper-parameter-tuning-job/') + 28) = lower(:tuning_job))
 )
 SELECT
     row_number() OVER (ORDER BY

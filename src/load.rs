@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::flatten::{Flattener, RecordError};
+use crate::flatten::{Flattener, JobRecord, NUL_WARNING, RecordError};
 use crate::input::{Input, Location, ReadError, read_records};
 use crate::store::{Backend, Statement, Store, StoreError, Writer};
 
@@ -44,6 +44,14 @@ enum Refusal {
         at: Location,
         source: RecordError,
     },
+    /// The database refused what a record holds (see [`StoreError::is_content`]).
+    #[error("{input}: {}{}{cause}", at.map(|a| format!("{a}: ")).unwrap_or_default(), arn.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
+    Database {
+        input: String,
+        at: Option<Location>,
+        arn: Option<String>,
+        cause: StoreError,
+    },
     /// The writer stopped first; its error is the one to report.
     #[error("writer stopped")]
     WriterGone,
@@ -60,7 +68,13 @@ pub async fn load(
     let mut report = LoadReport::default();
     for input in inputs {
         report.inputs += 1;
-        match load_one(store, input, flattener.clone(), batch.max(1)).await {
+        let result = match load_one(store, &input, flattener.clone(), batch.max(1)).await {
+            Err(Refusal::Store(e)) if e.is_content() => {
+                Err(locate(store, &input, &flattener, e).await)
+            }
+            other => other,
+        };
+        match result {
             Ok(n) => report.jobs += n,
             Err(Refusal::Store(e)) => return Err(e),
             Err(refusal) => {
@@ -72,14 +86,69 @@ pub async fn load(
     Ok(report)
 }
 
+/// Finds the record whose content the database refused, by storing the input's records one at
+/// a time in a transaction that is rolled back. Only a file can be read again; for stdin the
+/// refusal names no record.
+async fn locate(
+    store: &Store,
+    input: &Input,
+    flattener: &Arc<Flattener>,
+    cause: StoreError,
+) -> Refusal {
+    let mut refusal = Refusal::Database {
+        input: input.to_string(),
+        at: None,
+        arn: None,
+        cause,
+    };
+    if *input == Input::Stdin {
+        return refusal;
+    }
+    let Ok(mut tx) = store.begin().await else {
+        return refusal;
+    };
+    // The records stream from a reading thread one at a time, so memory stays flat here too.
+    let (sender, mut receiver) = mpsc::channel::<(Location, JobRecord)>(16);
+    let (reading, flattener) = (input.clone(), flattener.clone());
+    let reader = tokio::task::spawn_blocking(move || {
+        let Ok(file) = reading.open() else { return };
+        let _ = read_records(file, |at, value| {
+            match flattener.flatten(value) {
+                Ok(job) => sender.blocking_send((at, job)).map_err(|_| ()),
+                Err(_) => Ok(()),
+            }
+        });
+    });
+    let mut writer = Writer::new(store.backend());
+    while let Some((at, job)) = receiver.recv().await {
+        let Ok(statements) = writer.prepare(std::slice::from_ref(&job)) else {
+            continue;
+        };
+        if let Err(e) = tx.run(statements).await {
+            refusal = Refusal::Database {
+                input: input.to_string(),
+                at: Some(at),
+                arn: Some(job.arn),
+                cause: e,
+            };
+            break;
+        }
+    }
+    drop(receiver);
+    reader.await.ok();
+    tx.rollback().await.ok();
+    refusal
+}
+
 async fn load_one(
     store: &Store,
-    input: Input,
+    input: &Input,
     flattener: Arc<Flattener>,
     batch: usize,
 ) -> Result<u64, Refusal> {
     let (sender, mut receiver) = mpsc::channel::<Vec<Statement>>(2);
     let backend = store.backend();
+    let input = input.clone();
     let producer =
         tokio::task::spawn_blocking(move || produce(&input, &flattener, backend, batch, &sender));
 
@@ -127,7 +196,7 @@ fn produce(
         source,
     })?;
     let mut writer = Writer::new(backend);
-    let mut send = |jobs| -> Result<(), Refusal> {
+    let mut send = |jobs: &[JobRecord]| -> Result<(), Refusal> {
         let statements = writer.prepare(jobs)?;
         sender
             .blocking_send(statements)
@@ -141,10 +210,14 @@ fn produce(
             at,
             source,
         })?;
+        if job.replaced_nul {
+            crate::log::warn(&format!("{name}: {at}: {}: {NUL_WARNING}", job.arn));
+        }
         pending.push(job);
         count += 1;
         if pending.len() >= batch {
-            send(std::mem::replace(&mut pending, Vec::with_capacity(batch)))?;
+            send(&pending)?;
+            pending.clear();
         }
         Ok(())
     });
@@ -166,7 +239,7 @@ fn produce(
         }
     }
     if !pending.is_empty() {
-        send(pending)?;
+        send(&pending)?;
     }
     Ok(count)
 }

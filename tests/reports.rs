@@ -546,3 +546,18 @@ async fn reading_is_not_blocked_by_a_running_writer() {
         }
     }
 }
+
+#[tokio::test]
+async fn tuning_job_names_are_matched_literally() {
+    for db in backends() {
+        loaded(&db);
+        // LIKE wildcards and a trailing backslash are plain characters of a name.
+        for key in ["xgb%", "%", "xgb_hpo", "xgb-hp_", "xgb-hpo\\"] {
+            let rows = query(
+                &db,
+                &["tuning-leaderboard", "--param", &format!("tuning_job={key}")],
+            );
+            assert!(rows.is_empty(), "{} {key}: {rows:?}", db.name());
+        }
+    }
+}

@@ -72,6 +72,10 @@ pub struct Flattener {
     pub replace_nul: bool,
 }
 
+/// What is said, naming the job, when [`Flattener::replace_nul`] changed it.
+pub const NUL_WARNING: &str =
+    "NUL characters replaced by U+FFFD (PostgreSQL text and jsonb cannot hold them)";
+
 /// The version of the mapping from a response to a row: the column list, the shape rules and the
 /// default redaction. Raise it when any of them changes; `migrate` then re-derives every stored
 /// row from its `raw` (see `store::reflatten`).

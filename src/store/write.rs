@@ -57,7 +57,7 @@ impl Writer {
 
     /// Builds the statements that store `jobs`. When the same job appears more than once, the
     /// last wins.
-    pub fn prepare(&mut self, jobs: Vec<JobRecord>) -> Result<Vec<Statement>, StoreError> {
+    pub fn prepare(&mut self, jobs: &[JobRecord]) -> Result<Vec<Statement>, StoreError> {
         let jobs = last_of_each(jobs);
         let mut out = Vec::new();
         self.rows(
@@ -191,12 +191,12 @@ fn prev_power_of_two(n: usize) -> usize {
     }
 }
 
-fn last_of_each(jobs: Vec<JobRecord>) -> Vec<JobRecord> {
+fn last_of_each(jobs: &[JobRecord]) -> Vec<&JobRecord> {
     let mut seen = HashSet::with_capacity(jobs.len());
-    let mut kept: Vec<JobRecord> = jobs
-        .into_iter()
+    let mut kept: Vec<&JobRecord> = jobs
+        .iter()
         .rev()
-        .filter(|j| seen.insert(j.arn.clone()))
+        .filter(|j| seen.insert(j.arn.as_str()))
         .collect();
     kept.reverse();
     kept

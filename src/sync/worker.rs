@@ -2,6 +2,7 @@
 //! `--concurrency`, with ListTags for the jobs whose tags Search did not give; `--full` tag
 //! refreshes; and the batches they fill, each stored in one transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -10,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::progress::Counts;
 use super::{ScopeError, ScopeReport, SyncOptions};
-use crate::flatten::{Flattener, JobRecord, time};
+use crate::flatten::{Flattener, JobRecord, NUL_WARNING, time};
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
 
@@ -37,6 +38,8 @@ pub(super) struct Worker<'a> {
     counts: Arc<Counts>,
     limit: Arc<Semaphore>,
     tasks: JoinSet<(String, Outcome)>,
+    /// The job of each running task, to name it should the task fail.
+    running: HashMap<tokio::task::Id, String>,
     pending: Vec<JobRecord>,
     gone: Vec<String>,
 }
@@ -58,6 +61,7 @@ impl<'a> Worker<'a> {
             counts,
             limit: Arc::new(Semaphore::new(opts.concurrency.max(1))),
             tasks: JoinSet::new(),
+            running: HashMap::new(),
             pending: Vec::new(),
             gone: Vec::new(),
         }
@@ -81,10 +85,14 @@ impl<'a> Worker<'a> {
                 self.limit.clone(),
                 call(self.api.clone(), key.clone(), known),
             );
-            self.tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                (key, work.await)
+            let task = self.tasks.spawn({
+                let key = key.clone();
+                async move {
+                    let _permit = limit.acquire_owned().await;
+                    (key, work.await)
+                }
             });
+            self.running.insert(task.id(), key);
         }
         self.take_results(QUEUED + self.opts.concurrency, report)
             .await
@@ -131,12 +139,20 @@ impl<'a> Worker<'a> {
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
         while self.tasks.len() > keep {
-            let Some(done) = self.tasks.join_next().await else {
+            let Some(done) = self.tasks.join_next_with_id().await else {
                 break;
             };
-            let Ok((key, outcome)) = done else {
-                report.failed += 1;
-                continue;
+            let (key, outcome) = match done {
+                Ok((id, result)) => {
+                    self.running.remove(&id);
+                    result
+                }
+                Err(e) => {
+                    let key = self.running.remove(&e.id()).unwrap_or_default();
+                    crate::log::warn(&format!("{}: {key}: the call failed: {e}", report.label));
+                    report.failed += 1;
+                    continue;
+                }
             };
             let doc = match outcome {
                 Outcome::Described(Ok(Some(doc))) => {
@@ -160,7 +176,12 @@ impl<'a> Worker<'a> {
                 }
             };
             match self.flattener.flatten(doc) {
-                Ok(job) => self.pending.push(job),
+                Ok(job) => {
+                    if job.replaced_nul {
+                        crate::log::warn(&format!("{}: {}: {NUL_WARNING}", report.label, job.arn));
+                    }
+                    self.pending.push(job)
+                }
                 Err(e) => {
                     crate::log::warn(&format!("{}: refused {key}: {e}", report.label));
                     report.failed += 1;
@@ -182,17 +203,24 @@ impl<'a> Worker<'a> {
         if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
             return Ok(None);
         }
-        raw["Tags"] = tags;
+        match raw.as_object_mut() {
+            Some(obj) => obj.insert("Tags".into(), tags),
+            // A stored raw is always an object; anything else is left for a describe to mend.
+            None => return Ok(None),
+        };
         Ok(Some(raw))
     }
 
     async fn flush(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
         if !self.pending.is_empty() {
             let jobs = std::mem::take(&mut self.pending);
-            let n = jobs.len() as u64;
-            self.store.write(self.writer.prepare(jobs)?).await?;
-            report.stored += n;
-            self.counts.stored(n);
+            let stored = match self.store.write(self.writer.prepare(&jobs)?).await {
+                Ok(()) => jobs.len() as u64,
+                Err(e) if e.is_content() => self.store_one_by_one(&jobs, report).await?,
+                Err(e) => return Err(e.into()),
+            };
+            report.stored += stored;
+            self.counts.stored(stored);
         }
         if !self.gone.is_empty() {
             let names = std::mem::take(&mut self.gone);
@@ -203,6 +231,31 @@ impl<'a> Worker<'a> {
             report.deleted += arns.len() as u64;
         }
         Ok(())
+    }
+
+    /// After the database refused a batch for what one of its jobs holds: each job in its own
+    /// transaction, so the refused ones are named and the others stored. Returns how many were.
+    async fn store_one_by_one(
+        &mut self,
+        jobs: &[JobRecord],
+        report: &mut ScopeReport,
+    ) -> Result<u64, ScopeError> {
+        let mut stored = 0;
+        for job in jobs {
+            match self
+                .store
+                .write(self.writer.prepare(std::slice::from_ref(job))?)
+                .await
+            {
+                Ok(()) => stored += 1,
+                Err(e) if e.is_content() => {
+                    crate::log::warn(&format!("{}: refused {}: {e}", report.label, job.arn));
+                    report.failed += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(stored)
     }
 }
 
@@ -219,11 +272,15 @@ async fn describe_with_tags(
     let Some(mut doc) = api.describe(name).await? else {
         return Ok(None);
     };
-    let tags = match (tags, doc.get("TrainingJobArn").and_then(Value::as_str)) {
+    // Not an object: the flattener refuses it, naming the job.
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(Some(doc));
+    };
+    let tags = match (tags, obj.get("TrainingJobArn").and_then(Value::as_str)) {
         (Some(tags), _) => tags,
         (None, Some(arn)) => api.tags(arn).await?,
         (None, None) => return Ok(Some(doc)),
     };
-    doc["Tags"] = tags;
+    obj.insert("Tags".into(), tags);
     Ok(Some(doc))
 }
