@@ -2,7 +2,7 @@
 //! exclusive lock on a file beside the database; on Postgres a session advisory lock. Both are
 //! released by the operating system or the server when the process dies, kill -9 included.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 
 use sqlx::Connection;
 
@@ -34,15 +34,11 @@ impl Store {
     ) -> Result<Option<SyncLock>, StoreError> {
         match self {
             Store::Sqlite(_) => {
-                let Some(path) = sqlite_path(url) else {
+                let Some(path) = super::url::sqlite_path(url) else {
                     return Ok(Some(SyncLock::None));
                 };
                 let lock_path = format!("{path}.sync-lock");
-                let file = OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&lock_path)
+                let file = super::sqlite::open_private(std::path::Path::new(&lock_path))
                     .map_err(|e| StoreError::Lock(format!("cannot open {lock_path}: {e}")))?;
                 if wait {
                     let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
@@ -83,13 +79,4 @@ impl Store {
             }
         }
     }
-}
-
-/// The file of a `sqlite:` URL, or `None` for an in-memory database.
-fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }

@@ -1,6 +1,12 @@
 //! Opening the embedded SQLite database: WAL so readers never wait for a sync, a busy timeout so
-//! overlapping writers queue instead of failing.
+//! overlapping writers queue instead of failing, files only their owner can read (they hold the
+//! inventory, and environments from before redaction rules caught up), and deleted content
+//! overwritten so a redacted secret does not linger in free pages.
 
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -14,6 +20,10 @@ pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
         url: url.redacted(),
         cause,
     };
+    if let Some(path) = super::url::sqlite_path(url.as_str()) {
+        // SQLite gives the -wal and -shm files the database file's mode.
+        open_private(Path::new(&path)).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+    }
     let options = SqliteConnectOptions::from_str(url.as_str())
         .map_err(connect_err)?
         .create_if_missing(true)
@@ -24,6 +34,9 @@ pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
         .busy_timeout(Duration::from_secs(60))
         .pragma("cache_size", "-16384")
         .pragma("temp_store", "memory")
+        // Zeroes what a replaced row leaves behind (a secret stored before it was redacted);
+        // its cost is in BENCHMARKS.md.
+        .pragma("secure_delete", "on")
         // A large load is one transaction, so the WAL grows to its size; give the space back after.
         .pragma("journal_size_limit", "67108864");
     SqlitePoolOptions::new()
@@ -31,4 +44,20 @@ pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
         .connect_with(options)
         .await
         .map_err(connect_err)
+}
+
+/// Opens `path`, creating it readable and writable by its owner only, whatever the umask.
+/// A file that exists keeps the mode its owner gave it.
+pub fn open_private(path: &Path) -> io::Result<File> {
+    let created = !path.exists();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    if created {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }
