@@ -303,9 +303,13 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
     };
     let display = sync_opts.progress.show(crate::log::json_format());
-    let reports = sync::sync_all(&store, scopes, flattener, &sync_opts).await;
+    let reports = with_redaction(&store, &flattener, async {
+        Ok(sync::sync_all(&store, scopes, flattener.clone(), &sync_opts).await)
+    })
+    .await;
     drop(display);
     store.close().await;
+    let reports = reports?;
     let mut complete = true;
     for r in &reports {
         complete &= r.error.is_none() && r.failed == 0;
@@ -316,6 +320,25 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+/// Runs a write under the flattener's redaction and keeps the books of it: rows written with
+/// weaker rules than the default are flagged first, and a write under the default rules scrubs
+/// what flagged rows left behind (see `Store::scrub`).
+async fn with_redaction<T>(
+    store: &Store,
+    flattener: &Flattener,
+    write: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let default = flattener.redactor.covers_default();
+    if !default {
+        store.mark_unredacted().await?;
+    }
+    let out = write.await?;
+    if default {
+        store.scrub().await?;
+    }
+    Ok(out)
 }
 
 async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
@@ -360,7 +383,12 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     });
     let (inputs, unreadable) = input::expand(&args.paths);
     let store = Store::open(opts).await?;
-    let report = load::load(&store, inputs, flattener, args.batch_size).await;
+    let report = with_redaction(&store, &flattener, async {
+        load::load(&store, inputs, flattener.clone(), args.batch_size)
+            .await
+            .map_err(anyhow::Error::from)
+    })
+    .await;
     store.close().await;
     let report = report?;
     for (path, e) in &unreadable {

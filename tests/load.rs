@@ -447,7 +447,7 @@ async fn a_refused_file_does_not_touch_jobs_already_stored() {
         let out = db.run(&["load", f.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains(
-            "line 2: member ResourceConfig.InstanceCount must be an integer, found a boolean"
+            "line 2: member ResourceConfig.InstanceCount must be an integer that fits 64 bits (-9223372036854775808 to 9223372036854775807), found a boolean"
         ));
         assert_eq!(db.dump().await, before, "{}", db.name());
     }

@@ -82,7 +82,17 @@ pub const NUL_WARNING: &str =
 pub const FLATTEN_VERSION: i64 = 2;
 
 impl Flattener {
-    pub fn flatten(&self, mut value: Value) -> Result<JobRecord, RecordError> {
+    pub fn flatten(&self, value: Value) -> Result<JobRecord, RecordError> {
+        self.flatten_as(value, None)
+    }
+
+    /// Re-derives a stored row from its `raw`; `key` is its ARN, which `raw` lacks when the
+    /// record was loaded by name.
+    pub fn reflatten(&self, raw: Value, key: &str) -> Result<JobRecord, RecordError> {
+        self.flatten_as(raw, Some(key))
+    }
+
+    fn flatten_as(&self, mut value: Value, key: Option<&str>) -> Result<JobRecord, RecordError> {
         let replaced_nul = self.replace_nul && replace_nul(&mut value);
         let mut doc = match value {
             Value::Object(m) => m,
@@ -96,7 +106,10 @@ impl Flattener {
         }
         shape::normalize(&mut doc)?;
         self.redactor.redact(&mut doc);
-        let arn = self.arn_of(&doc)?;
+        let arn = match key {
+            Some(key) if !doc.contains_key("TrainingJobArn") => key.to_string(),
+            _ => self.arn_of(&doc)?,
+        };
         let parts = arn::parse(&arn).ok_or_else(|| RecordError::BadArn(arn.clone()))?;
         let (account_id, region, partition) = (
             parts.account_id.to_string(),

@@ -162,9 +162,9 @@ impl Redactor {
         Ok(self)
     }
 
-    /// Whether these are the default rules, which every row is guaranteed to have been through.
-    pub fn is_default(&self) -> bool {
-        matches!(self.keys, Some(Keys::Words)) && self.extra_values.is_empty()
+    /// Whether these rules redact at least what the default ones do.
+    pub fn covers_default(&self) -> bool {
+        matches!(self.keys, Some(Keys::Words))
     }
 
     pub fn is_secret(&self, key: &str) -> bool {
@@ -382,6 +382,7 @@ mod tests {
             .with_values(&["corp-[0-9]{6}".into()])
             .unwrap();
         assert_eq!(r.scrub("id corp-123456"), "id [REDACTED]");
-        assert!(!r.is_default());
+        assert!(r.covers_default());
+        assert!(!Redactor::disabled().covers_default());
     }
 }

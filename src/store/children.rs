@@ -12,27 +12,32 @@ use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABL
 
 pub const TABLES: [&str; 3] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE];
 
-/// `n` placeholders for job keys, then one for the run's `synced_at`.
-fn changed(backend: Backend, n: usize) -> String {
+/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it,
+/// every one of the jobs: a re-derivation from `raw` rewrites them all).
+fn changed(backend: Backend, n: usize, by_run: bool) -> String {
+    let run = if by_run {
+        format!(" AND synced_at = {}", backend.placeholders(n + 1, 1))
+    } else {
+        String::new()
+    };
     format!(
         "SELECT _key, hyper_parameters, environment, tags, final_metric_data_list, \
-         secondary_status_transitions FROM {JOB_TABLE} WHERE _key IN ({}) AND synced_at = {}",
+         secondary_status_transitions FROM {JOB_TABLE} WHERE _key IN ({}){run}",
         backend.placeholders(1, n),
-        backend.placeholders(n + 1, 1)
     )
 }
 
 /// Removes the child rows of the jobs written in this batch.
-pub fn delete(backend: Backend, table: &str, n: usize) -> String {
+pub fn delete(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
     format!(
         "DELETE FROM {table} WHERE training_job_arn IN (SELECT _key FROM ({}) AS c)",
-        changed(backend, n)
+        changed(backend, n, by_run)
     )
 }
 
 /// Inserts the child rows of the jobs written in this batch.
-pub fn insert(backend: Backend, table: &str, n: usize) -> String {
-    let c = changed(backend, n);
+pub fn insert(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
+    let c = changed(backend, n, by_run);
     match (backend, table) {
         (Backend::Sqlite, KV_TABLE) => format!(
             "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \

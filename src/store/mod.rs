@@ -8,6 +8,7 @@ mod children;
 mod lock;
 mod postgres;
 pub mod read;
+mod reflatten;
 mod sqlite;
 mod sync_state;
 pub mod url;
@@ -66,13 +67,11 @@ impl StoreError {
             return false;
         };
         let Some(code) = e.code() else { return false };
-        if let Ok(n) = code.parse::<u32>() {
+        if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
             // SQLite result codes (extended codes keep the primary one in the low byte):
             // TOOBIG, CONSTRAINT, MISMATCH.
-            return matches!(n & 0xff, 18..=20);
+            return code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 18..=20));
         }
-        // Postgres SQLSTATE classes: data exception, integrity constraint violation, program
-        // limit exceeded (an index row too large).
         matches!(code.get(..2), Some("22" | "23" | "54"))
     }
 }
@@ -106,6 +105,7 @@ impl Store {
             }
         };
         store.migrate(&opts.url).await?;
+        store.reflatten().await?;
         Ok(store)
     }
 
@@ -195,7 +195,83 @@ impl Store {
     }
 }
 
+/// A row type readable from either backend.
+pub trait Typed:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> Typed for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+impl Store {
+    /// Runs `sql` with text parameters and reads each row into `T` by column name.
+    pub async fn fetch_typed<T: Typed>(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            Store::Sqlite(pool) => {
+                let mut q = sqlx::query_as(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.fetch_all(pool).await?
+            }
+            Store::Postgres(pool) => {
+                let mut q = sqlx::query_as(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.fetch_all(pool).await?
+            }
+        })
+    }
+}
+
 impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// [`Store::fetch_typed`] inside this transaction.
+    pub async fn fetch_all<T: Typed>(
+        &mut self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                let mut q = sqlx::query_as(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.fetch_all(&mut **tx).await?
+            }
+            Tx::Postgres(tx) => {
+                let mut q = sqlx::query_as(sql);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                q.fetch_all(&mut **tx).await?
+            }
+        })
+    }
+
     pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
         let mismatch = || StoreError::Build("statement prepared for the other backend".into());
         for st in statements {

@@ -44,6 +44,9 @@ enum Shape {
 /// Renders and caches SQL per statement shape and row count for one backend.
 pub struct Writer {
     backend: Backend,
+    /// Re-deriving stored rows from their own `raw`: every row is rewritten, keeping its
+    /// `synced_at` and `deleted_at`, since the mapping changed and `raw` may not have.
+    reflatten: bool,
     sql: HashMap<(Shape, usize), Arc<str>>,
 }
 
@@ -51,7 +54,16 @@ impl Writer {
     pub fn new(backend: Backend) -> Self {
         Writer {
             backend,
+            reflatten: false,
             sql: HashMap::new(),
+        }
+    }
+
+    /// A writer that rewrites stored rows re-derived from their `raw`.
+    pub fn reflatten(backend: Backend) -> Self {
+        Writer {
+            reflatten: true,
+            ..Writer::new(backend)
         }
     }
 
@@ -81,7 +93,9 @@ impl Writer {
             for key in keys.by_ref().take(n) {
                 args.text(Some(key));
             }
-            args.time(Some(synced_at));
+            if !self.reflatten {
+                args.time(Some(synced_at));
+            }
             if let Some(e) = args.take_error() {
                 return Err(StoreError::Build(e));
             }
@@ -139,8 +153,12 @@ impl Writer {
 
     fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
         match shape {
-            Shape::DeleteChildren(table) => return Ok(children::delete(self.backend, table, rows)),
-            Shape::InsertChildren(table) => return Ok(children::insert(self.backend, table, rows)),
+            Shape::DeleteChildren(table) => {
+                return Ok(children::delete(self.backend, table, rows, !self.reflatten));
+            }
+            Shape::InsertChildren(table) => {
+                return Ok(children::insert(self.backend, table, rows, !self.reflatten));
+            }
             Shape::UpsertJobs => {}
         }
         let columns: Vec<&'static str> = COLUMNS.iter().map(|c| c.name).collect();
@@ -150,14 +168,19 @@ impl Writer {
             stmt.values(columns.iter().map(|_| Expr::val(SqValue::String(None))))
                 .map_err(|e| StoreError::Build(e.to_string()))?;
         }
-        stmt.on_conflict(
-            OnConflict::column("_key")
-                .update_columns(columns.iter().copied().filter(|&n| n != "_key"))
-                .action_and_where(Expr::cust(format!(
-                    r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
-                )))
-                .to_owned(),
-        );
+        let kept: &[&str] = if self.reflatten {
+            &["_key", "synced_at", "deleted_at"]
+        } else {
+            &["_key"]
+        };
+        let mut on_conflict = OnConflict::column("_key");
+        on_conflict.update_columns(columns.iter().copied().filter(|n| !kept.contains(n)));
+        if !self.reflatten {
+            on_conflict.action_and_where(Expr::cust(format!(
+                r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
+            )));
+        }
+        stmt.on_conflict(on_conflict);
         Ok(match self.backend {
             Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
             Backend::Postgres => stmt.build(PostgresQueryBuilder).0,

@@ -199,6 +199,31 @@ impl Db {
         })
     }
 
+    /// Runs statements (`;`-separated) on this database, as an older sagesync or a user might.
+    pub async fn exec(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = SqlitePoolOptions::new()
+                    .connect(&self.url)
+                    .await
+                    .expect("open sqlite");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&pool)
+                    .await
+                    .expect(sql);
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = self.pg_pool().await;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&pool)
+                    .await
+                    .expect(sql);
+                pool.close().await;
+            }
+        }
+    }
+
     pub async fn table(&self, table: &str, cols: &[&str], order: &str) -> Vec<Value> {
         let fields: Vec<String> = cols.iter().map(|c| format!("'{c}', \"{c}\"")).collect();
         let obj = match self.backend {

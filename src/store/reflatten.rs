@@ -1,0 +1,225 @@
+//! Keeping stored rows in step with the flattener, from their own `raw` and with no API call:
+//! re-deriving every row once when the mapping changed (a new column, a shape or redaction rule),
+//! and scrubbing what replaced rows leave behind once secrets kept in clear are redacted.
+//!
+//! Both are bookkept in `sagesync_meta` (see its migration), so they happen once per database,
+//! and the re-derivation resumes after a kill from the last batch it committed.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use sqlx::FromRow;
+
+use super::{Backend, Store, StoreError, Tx, Writer};
+use crate::flatten::columns::{JOB_TABLE, KV_TABLE};
+use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor, time};
+
+/// Rows re-derived per transaction.
+const BATCH: usize = 500;
+
+const VERSION: &str = "flatten_version";
+const AFTER: &str = "reflatten_after";
+const UNREDACTED: &str = "unredacted";
+
+/// Serialises re-derivations of one Postgres database ("sagesync" + 1 in ASCII).
+const PG_REFLATTEN_LOCK: i64 = 0x7361_6765_7379_6e64;
+
+#[derive(FromRow)]
+struct Meta {
+    value: String,
+}
+
+#[derive(FromRow)]
+struct StoredRaw {
+    #[sqlx(rename = "_key")]
+    key: String,
+    raw: String,
+}
+
+impl Store {
+    /// Re-derives every stored row from its `raw` when the database's rows were made by an
+    /// older flattener. Returns how many rows were rewritten.
+    pub async fn reflatten(&self) -> Result<u64, StoreError> {
+        if self.flatten_version(None).await? >= FLATTEN_VERSION {
+            return Ok(0);
+        }
+        let flattener = Flattener {
+            redactor: Redactor::default_rules(),
+            arn_context: None,
+            synced_at: time::now(),
+            replace_nul: self.backend() == Backend::Postgres,
+        };
+        let mut writer = Writer::reflatten(self.backend());
+        let bar = self.progress_bar().await?;
+        let mut rewritten = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            if let Tx::Postgres(t) = &mut tx {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_REFLATTEN_LOCK)
+                    .execute(&mut **t)
+                    .await?;
+            }
+            // Another process may have finished while this one waited for the lock.
+            if self.flatten_version(Some(&mut tx)).await? >= FLATTEN_VERSION {
+                tx.rollback().await?;
+                break;
+            }
+            let after = tx.meta(AFTER).await?.unwrap_or_default();
+            let raw = match self.backend() {
+                Backend::Sqlite => "raw",
+                Backend::Postgres => "raw::text AS raw",
+            };
+            let sql = format!(
+                "SELECT _key, {raw} FROM {JOB_TABLE} WHERE _key > {} ORDER BY _key LIMIT {BATCH}",
+                self.backend().placeholders(1, 1)
+            );
+            let rows: Vec<StoredRaw> = tx.fetch_all(&sql, &[Some(after)]).await?;
+            let Some(last) = rows.last().map(|r| r.key.clone()) else {
+                tx.set_meta(VERSION, Some(&FLATTEN_VERSION.to_string()))
+                    .await?;
+                tx.set_meta(AFTER, None).await?;
+                tx.commit().await?;
+                break;
+            };
+            let mut jobs = Vec::with_capacity(rows.len());
+            for row in rows {
+                let job = serde_json::from_str::<Value>(&row.raw)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| flattener.reflatten(v, &row.key).map_err(|e| e.to_string()));
+                match job {
+                    Ok(job) => jobs.push(job),
+                    // Kept as it is: the row is what it was, and the next describe replaces it.
+                    Err(e) => crate::log::warn(&format!(
+                        "kept {} as stored: cannot re-derive it from raw: {e}",
+                        row.key
+                    )),
+                }
+            }
+            rewritten += jobs.len() as u64;
+            tx.run(writer.prepare(&jobs)?).await?;
+            tx.set_meta(AFTER, Some(&last)).await?;
+            // Rows rewritten under newer redaction rules may leave old values behind.
+            tx.set_meta(UNREDACTED, Some("1")).await?;
+            tx.commit().await?;
+            if let Some(bar) = &bar {
+                bar.inc(jobs.len() as u64);
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if rewritten > 0 {
+            crate::log::info(&format!(
+                "re-derived {rewritten} stored rows from raw for this version of sagesync"
+            ));
+            self.scrub().await?;
+        }
+        Ok(rewritten)
+    }
+
+    /// A bar on a terminal when there are rows to re-derive.
+    async fn progress_bar(&self) -> Result<Option<ProgressBar>, StoreError> {
+        if !std::io::stderr().is_terminal() {
+            return Ok(None);
+        }
+        #[derive(FromRow)]
+        struct Count {
+            n: i64,
+        }
+        let counted: Vec<Count> = self
+            .fetch_typed(&format!("SELECT count(*) AS n FROM {JOB_TABLE}"), &[])
+            .await?;
+        let total = counted.first().map_or(0, |c| c.n.max(0) as u64);
+        let bar = ProgressBar::new(total).with_message("re-deriving stored rows from raw");
+        if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {eta}") {
+            bar.set_style(style);
+        }
+        Ok(Some(bar))
+    }
+
+    async fn flatten_version(&self, tx: Option<&mut Tx>) -> Result<i64, StoreError> {
+        let value = match tx {
+            Some(tx) => tx.meta(VERSION).await?,
+            None => self.meta(VERSION).await?,
+        };
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Reads a meta value without taking the write lock.
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let rows: Vec<Meta> = self
+            .fetch_typed(&meta_sql(self.backend()), &[Some(key.to_string())])
+            .await?;
+        Ok(rows.into_iter().next().map(|m| m.value))
+    }
+
+    /// Before a write that keeps values the default rules would redact.
+    pub async fn mark_unredacted(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.set_meta(UNREDACTED, Some("1")).await?;
+        tx.commit().await
+    }
+
+    /// After a write under the default rules: when rows were once stored with values those rules
+    /// redact, rewrite the tables so the old row versions are gone from them. SQLite's
+    /// `secure_delete` has zeroed them already; what is left is to empty the WAL. Postgres keeps
+    /// dead row versions in the table files until their space is reused, so the tables that hold
+    /// Environment and HyperParameters values are rewritten whole.
+    pub async fn scrub(&self) -> Result<(), StoreError> {
+        if self.meta(UNREDACTED).await?.is_none() {
+            return Ok(());
+        }
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Postgres(pool) => {
+                for table in [JOB_TABLE, KV_TABLE] {
+                    let sql = format!("VACUUM FULL {table}");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+                }
+            }
+        }
+        let mut tx = self.begin().await?;
+        tx.set_meta(UNREDACTED, None).await?;
+        tx.commit().await
+    }
+}
+
+impl Tx {
+    async fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        let sql = meta_sql(self.backend());
+        let rows: Vec<Meta> = self.fetch_all(&sql, &[Some(key.to_string())]).await?;
+        Ok(rows.into_iter().next().map(|m| m.value))
+    }
+
+    /// Sets `key`, or removes it when `value` is `None`.
+    async fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let p = |i| self.backend().placeholders(i, 1);
+        let sql = match value {
+            Some(_) => format!(
+                "INSERT INTO sagesync_meta (key, value) VALUES ({}, {}) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                p(1),
+                p(2)
+            ),
+            None => format!("DELETE FROM sagesync_meta WHERE key = {}", p(1)),
+        };
+        let mut params = vec![Some(key.to_string())];
+        if let Some(v) = value {
+            params.push(Some(v.to_string()));
+        }
+        self.execute(&sql, &params).await
+    }
+}
+
+fn meta_sql(backend: Backend) -> String {
+    format!(
+        "SELECT value FROM sagesync_meta WHERE key = {}",
+        backend.placeholders(1, 1)
+    )
+}
