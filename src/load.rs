@@ -50,7 +50,7 @@ enum Refusal {
         input: String,
         at: Option<Location>,
         arn: Option<String>,
-        cause: StoreError,
+        cause: Box<StoreError>,
     },
     /// The writer stopped first; its error is the one to report.
     #[error("writer stopped")]
@@ -99,7 +99,7 @@ async fn locate(
         input: input.to_string(),
         at: None,
         arn: None,
-        cause,
+        cause: Box::new(cause),
     };
     if *input == Input::Stdin {
         return refusal;
@@ -112,11 +112,9 @@ async fn locate(
     let (reading, flattener) = (input.clone(), flattener.clone());
     let reader = tokio::task::spawn_blocking(move || {
         let Ok(file) = reading.open() else { return };
-        let _ = read_records(file, |at, value| {
-            match flattener.flatten(value) {
-                Ok(job) => sender.blocking_send((at, job)).map_err(|_| ()),
-                Err(_) => Ok(()),
-            }
+        let _ = read_records(file, |at, value| match flattener.flatten(value) {
+            Ok(job) => sender.blocking_send((at, job)).map_err(|_| ()),
+            Err(_) => Ok(()),
         });
     });
     let mut writer = Writer::new(store.backend());
@@ -129,7 +127,7 @@ async fn locate(
                 input: input.to_string(),
                 at: Some(at),
                 arn: Some(job.arn),
-                cause: e,
+                cause: Box::new(e),
             };
             break;
         }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::standin::{EPOCH, StandIn};
 use common::*;
 use serde_json::{Value, json};
 
@@ -52,7 +53,9 @@ async fn known_nested_members_of_the_wrong_type_are_refused_with_their_path() {
         assert_eq!(out.status.code(), Some(1), "{}", db.name());
         let err = stderr(&out);
         assert!(
-            err.contains("member InputDataConfig[0].ContentType must be a string, found a number 42"),
+            err.contains(
+                "member InputDataConfig[0].ContentType must be a string, found a number 42"
+            ),
             "{err}"
         );
         assert_eq!(db.count("sagemaker_training_job").await, 0);
@@ -72,13 +75,21 @@ async fn nul_is_stored_on_sqlite_and_replaced_on_postgres_and_the_next_file_stil
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let rows = db.jobs(false).await;
         assert_eq!(rows.len(), 2, "{}: b.json stored too", db.name());
-        let row = rows.iter().find(|r| r["training_job_name"] == "nul-job").unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r["training_job_name"] == "nul-job")
+            .unwrap();
         let err = stderr(&out);
         let want = match db.backend {
             Backend::Sqlite => "\u{0}",
             Backend::Postgres => "\u{FFFD}",
         };
-        assert_eq!(row["failure_reason"], format!("bad{want}byte"), "{}", db.name());
+        assert_eq!(
+            row["failure_reason"],
+            format!("bad{want}byte"),
+            "{}",
+            db.name()
+        );
         assert_eq!(row["raw"]["HyperParameters"]["note"], format!("x{want}y"));
         assert_eq!(row["tags"][format!("team{want}")], format!("nlp{want}"));
         let warnings = err.matches("NUL characters replaced").count();
@@ -98,15 +109,7 @@ async fn nul_is_stored_on_sqlite_and_replaced_on_postgres_and_the_next_file_stil
 async fn a_record_the_database_refuses_is_named_and_the_other_files_load() {
     let db = Db::new(Backend::Postgres);
     // Incompressible, so the index entry stays over the btree's 2,704-byte limit.
-    let mut seed = 0x2545_f491_u64;
-    let long_key: String = (0..6000)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            char::from(b'!' + (seed % 90) as u8)
-        })
-        .collect();
+    let long_key = incompressible(6000);
     let mut bad = job("long-key");
     bad["HyperParameters"][long_key.as_str()] = json!("1");
     let lines = [job("first"), bad, job("third")]
@@ -133,19 +136,87 @@ async fn a_record_the_database_refuses_is_named_and_the_other_files_load() {
     assert_eq!(names, vec![json!("other-file")]);
 }
 
+fn incompressible(n: usize) -> String {
+    let mut seed = 0x2545_f491_u64;
+    (0..n)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'!' + (seed % 90) as u8)
+        })
+        .collect()
+}
+
+/// In a sync, the job is the record: one the database refuses is named and counted as failed,
+/// the others are stored, and NUL or members of any shape never stop a scope.
+#[tokio::test]
+async fn a_sync_stores_every_job_but_the_one_the_database_refuses() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "job", "count": 6, "first_epoch": EPOCH, "step_seconds": 60}),
+        );
+        let long_key = incompressible(6000);
+        api.control(
+            "set",
+            json!({"name": "job-0001", "status": "Completed", "extra": {"HyperParameters": {long_key: "1"}}}),
+        );
+        api.control(
+            "set",
+            json!({"name": "job-0002", "status": "Completed", "extra": {"FailureReason": "a\u{0}b", "FutureMember": [1, {"a": null}, [true]]}}),
+        );
+        let out = api.sync(&db, &[]);
+        let err = stderr(&out);
+        let names: Vec<String> = db
+            .jobs(false)
+            .await
+            .iter()
+            .map(|r| r["training_job_name"].as_str().unwrap().to_string())
+            .collect();
+        match db.backend {
+            Backend::Sqlite => {
+                assert_eq!(out.status.code(), Some(0), "{err}");
+                assert_eq!(names.len(), 6);
+            }
+            Backend::Postgres => {
+                assert_eq!(out.status.code(), Some(1), "{err}");
+                assert_eq!(
+                    err.matches("refused arn:aws:sagemaker:us-east-1:123456789012:training-job/job-0001: database error").count(),
+                    1,
+                    "{err}"
+                );
+                assert_eq!(names.len(), 5, "{names:?}");
+                assert!(!names.contains(&"job-0001".to_string()));
+                assert_eq!(err.matches("NUL characters replaced").count(), 1, "{err}");
+            }
+        }
+        let row = db
+            .jobs(false)
+            .await
+            .into_iter()
+            .find(|r| r["training_job_name"] == "job-0002")
+            .unwrap();
+        assert_eq!(row["raw"]["FutureMember"], json!([1, {"a": null}, [true]]));
+    }
+}
+
 #[tokio::test]
 async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
     for db in backends() {
         let mut j = job("too-big");
         j["BillableTimeInSeconds"] = json!(0);
-        let text = j
-            .to_string()
-            .replace("\"BillableTimeInSeconds\":0", "\"BillableTimeInSeconds\":9223372036854775808");
+        let text = j.to_string().replace(
+            "\"BillableTimeInSeconds\":0",
+            "\"BillableTimeInSeconds\":9223372036854775808",
+        );
         let f = write_file(db.dir.path(), "big.json", &text);
         let out = load(&db, &[&f], &[]);
         assert_eq!(out.status.code(), Some(1), "{}", db.name());
         assert!(
-            stderr(&out).contains("member BillableTimeInSeconds must be an integer that fits 64 bits"),
+            stderr(&out)
+                .contains("member BillableTimeInSeconds must be an integer that fits 64 bits"),
             "{}",
             stderr(&out)
         );
@@ -153,9 +224,10 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
         let mut j = job("many-digits");
         j["FutureCounter"] = json!(0);
         j["CreationTime"] = json!(32503680000.25_f64);
-        let text = j
-            .to_string()
-            .replace("\"FutureCounter\":0", "\"FutureCounter\":123456789012345678901234567890");
+        let text = j.to_string().replace(
+            "\"FutureCounter\":0",
+            "\"FutureCounter\":123456789012345678901234567890",
+        );
         let mut iso = job("far-iso");
         iso["CreationTime"] = json!("3000-01-01T00:00:00.25+00:00");
         let f = write_file(db.dir.path(), "digits.json", &text);
@@ -163,14 +235,21 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
         let out = load(&db, &[&f, &g], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let rows = db.jobs(false).await;
-        let of = |name: &str| rows.iter().find(|r| r["training_job_name"] == name).unwrap();
+        let of = |name: &str| {
+            rows.iter()
+                .find(|r| r["training_job_name"] == name)
+                .unwrap()
+        };
         assert_eq!(
             of("many-digits")["raw"]["FutureCounter"].to_string(),
             "123456789012345678901234567890",
             "{}",
             db.name()
         );
-        assert_eq!(of("many-digits")["creation_time"], "3000-01-01T00:00:00.250Z");
+        assert_eq!(
+            of("many-digits")["creation_time"],
+            "3000-01-01T00:00:00.250Z"
+        );
         assert_eq!(of("far-iso")["creation_time"], "3000-01-01T00:00:00.250Z");
     }
 }
@@ -213,7 +292,12 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         let out = load(&db, &[&f], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let dump = db.dump().await.to_string();
-        for needle in ["plainvalue", "hunter2pw", "AKIAIOSFODNN7EXAMPLE", "ghp_0123"] {
+        for needle in [
+            "plainvalue",
+            "hunter2pw",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_0123",
+        ] {
             assert!(!dump.contains(needle), "{}: {needle} stored", db.name());
         }
         let row = &db.jobs(false).await[0];
@@ -234,7 +318,10 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         let out = load(&db, &[&f], &[]);
         assert_eq!(out.status.code(), Some(1));
         let err = stderr(&out);
-        assert!(err.contains("Environment.HF_TOKEN must be a string, found a number of 8 characters"), "{err}");
+        assert!(
+            err.contains("Environment.HF_TOKEN must be a string, found a number of 8 characters"),
+            "{err}"
+        );
         assert!(!err.contains("31337314"), "{err}");
 
         // Extra value shapes of the user's.
@@ -244,7 +331,10 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         let f = write_file(db2.dir.path(), "a.json", &j.to_string());
         let out = load(&db2, &[&f], &["--redact-value", "corp-[0-9]{6}"]);
         assert_eq!(out.status.code(), Some(0));
-        assert_eq!(db2.jobs(false).await[0]["environment"]["NOTE"], "id [REDACTED]");
+        assert_eq!(
+            db2.jobs(false).await[0]["environment"]["NOTE"],
+            "id [REDACTED]"
+        );
     }
 }
 
@@ -255,7 +345,10 @@ async fn table_bytes(db: &Db) -> Option<Vec<u8>> {
         Backend::Sqlite => {
             let base = db.dir.path().join("test.db");
             for suffix in ["", "-wal"] {
-                files.push(std::path::PathBuf::from(format!("{}{suffix}", base.display())));
+                files.push(std::path::PathBuf::from(format!(
+                    "{}{suffix}",
+                    base.display()
+                )));
             }
         }
         Backend::Postgres => {
@@ -272,7 +365,11 @@ async fn table_bytes(db: &Db) -> Option<Vec<u8>> {
                     "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.oid = '{t}'::regclass \
                      OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = '{t}'::regclass)"
                 );
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.ok()? {
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&pool)
+                    .await
+                    .ok()?
+                {
                     let rel: String = row.get(0);
                     files.push(std::path::Path::new(&dir).join(rel));
                 }
@@ -301,7 +398,10 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
         assert_eq!(load(&db, &[&f], &["--no-redact"]).status.code(), Some(0));
         let Some(before) = table_bytes(&db).await else {
-            eprintln!("skipped: the database files of {} are not readable here", db.name());
+            eprintln!(
+                "skipped: the database files of {} are not readable here",
+                db.name()
+            );
             continue;
         };
         assert!(
@@ -310,7 +410,10 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
             db.name()
         );
         assert_eq!(load(&db, &[&f], &[]).status.code(), Some(0));
-        assert_eq!(db.jobs(false).await[0]["environment"]["DB_PASSWORD"], "[REDACTED]");
+        assert_eq!(
+            db.jobs(false).await[0]["environment"]["DB_PASSWORD"],
+            "[REDACTED]"
+        );
         let after = table_bytes(&db).await.unwrap_or_default();
         assert!(
             !after.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -342,7 +445,12 @@ fn sqlite_files_are_private_whatever_the_umask() {
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_sagesync"))
         .args(["--database-url", &db.url, "sync", "--region", "us-east-1"])
-        .args(["--endpoint-url", "http://127.0.0.1:1", "--max-attempts", "1"]);
+        .args([
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--max-attempts",
+            "1",
+        ]);
     let out = aws_test_env(&mut sync).output().unwrap();
     eprintln!("{}", stderr(&out));
     let base = db.dir.path().join("test.db");
@@ -360,7 +468,11 @@ fn sqlite_files_are_private_whatever_the_umask() {
 fn a_closed_postgres_port_fails_at_once_with_the_reason_printed_once() {
     let started = std::time::Instant::now();
     let out = bin()
-        .args(["--database-url", "postgres://sagesync:pw@127.0.0.1:1/x", "migrate"])
+        .args([
+            "--database-url",
+            "postgres://sagesync:pw@127.0.0.1:1/x",
+            "migrate",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -375,10 +487,25 @@ fn a_closed_postgres_port_fails_at_once_with_the_reason_printed_once() {
 #[tokio::test]
 async fn migrate_re_derives_rows_from_raw_when_the_mapping_changed() {
     for db in backends() {
-        assert_eq!(db.run(&["load", examples_dir().to_str().unwrap()]).status.code(), Some(0));
+        assert_eq!(
+            db.run(&["load", examples_dir().to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
         let want = db.dump().await;
-        let synced: Vec<Value> = db.jobs(true).await.iter().map(|r| r["synced_at"].clone()).collect();
-        let keys: Vec<String> = db.jobs(false).await.iter().map(|r| r["_key"].as_str().unwrap().to_string()).collect();
+        let synced: Vec<Value> = db
+            .jobs(true)
+            .await
+            .iter()
+            .map(|r| r["synced_at"].clone())
+            .collect();
+        let keys: Vec<String> = db
+            .jobs(false)
+            .await
+            .iter()
+            .map(|r| r["_key"].as_str().unwrap().to_string())
+            .collect();
         // As an older sagesync left it: a column it did not fill, child rows it did not derive,
         // and a re-derivation killed after the first row.
         let sql = format!(
@@ -395,11 +522,22 @@ async fn migrate_re_derives_rows_from_raw_when_the_mapping_changed() {
         let rows = got["jobs"].as_array().unwrap();
         // The first row was done before the kill: it stays as the kill left it.
         assert!(rows[0]["billable_time_in_seconds"].is_null());
-        assert_eq!(rows[1..], want["jobs"].as_array().unwrap()[1..], "{}", db.name());
-        let after: Vec<Value> = db.jobs(true).await.iter().map(|r| r["synced_at"].clone()).collect();
+        assert_eq!(
+            rows[1..],
+            want["jobs"].as_array().unwrap()[1..],
+            "{}",
+            db.name()
+        );
+        let after: Vec<Value> = db
+            .jobs(true)
+            .await
+            .iter()
+            .map(|r| r["synced_at"].clone())
+            .collect();
         assert_eq!(after, synced, "synced_at unchanged");
         // Once done, it is not done again.
-        db.exec("UPDATE sagemaker_training_job SET training_job_status = NULL").await;
+        db.exec("UPDATE sagemaker_training_job SET training_job_status = NULL")
+            .await;
         assert_eq!(db.run(&["migrate"]).status.code(), Some(0));
         assert!(db.jobs(false).await[1]["training_job_status"].is_null());
     }

@@ -555,7 +555,11 @@ async fn tuning_job_names_are_matched_literally() {
         for key in ["xgb%", "%", "xgb_hpo", "xgb-hp_", "xgb-hpo\\"] {
             let rows = query(
                 &db,
-                &["tuning-leaderboard", "--param", &format!("tuning_job={key}")],
+                &[
+                    "tuning-leaderboard",
+                    "--param",
+                    &format!("tuning_job={key}"),
+                ],
             );
             assert!(rows.is_empty(), "{} {key}: {rows:?}", db.name());
         }

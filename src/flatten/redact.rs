@@ -82,8 +82,8 @@ const SECRET_PARTS: &[&str] = &[
 /// eos_token_id), not a credential.
 const TOKEN_MODEL_WORDS: &[&str] = &[
     "pad", "eos", "bos", "sep", "unk", "cls", "mask", "special", "max", "min", "num", "id", "ids",
-    "len", "length", "count", "limit", "budget", "type", "vocab", "new", "total", "prompt",
-    "per", "chunk", "position",
+    "len", "length", "count", "limit", "budget", "type", "vocab", "new", "total", "prompt", "per",
+    "chunk", "position",
 ];
 
 /// Value shapes that are credentials whatever their key, after the public rule sets of gitleaks
@@ -340,7 +340,10 @@ mod tests {
                 "postgres://app:[REDACTED]@db.internal:5432/x",
             ),
             ("AKIAIOSFODNN7EXAMPLE", "[REDACTED]"),
-            ("Bearer ghp_0123456789abcdefghij0123456789abcdef", "Bearer [REDACTED]"),
+            (
+                "Bearer ghp_0123456789abcdefghij0123456789abcdef",
+                "Bearer [REDACTED]",
+            ),
             ("glpat-0123456789abcdefghij", "[REDACTED]"),
             ("xoxb-1234567890-abcdefghij", "[REDACTED]"),
             ("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", "[REDACTED]"),

@@ -393,8 +393,8 @@ mod tests {
     #[test]
     fn numbers_must_fit_their_columns() {
         assert!(check(json!({"BillableTimeInSeconds": 9223372036854775807_i64})).is_ok());
-        let big: Value = serde_json::from_str(r#"{"BillableTimeInSeconds": 9223372036854775808}"#)
-            .unwrap();
+        let big: Value =
+            serde_json::from_str(r#"{"BillableTimeInSeconds": 9223372036854775808}"#).unwrap();
         let err = check(big).unwrap_err();
         assert_eq!(err.path, "BillableTimeInSeconds");
         assert!(err.to_string().contains("fits 64 bits"), "{err}");
@@ -428,7 +428,10 @@ mod tests {
             "2024-03-01T18:15:30.500Z"
         );
         assert_eq!(out["ElapsedSeconds"], 1709316930.5);
-        assert_eq!(out["FutureList"][0]["StartTime"], "2024-03-01T18:15:30.500Z");
+        assert_eq!(
+            out["FutureList"][0]["StartTime"],
+            "2024-03-01T18:15:30.500Z"
+        );
         assert_eq!(out["FutureList"][1]["StartTime"], "not a time");
     }
 }

@@ -70,7 +70,9 @@ impl StoreError {
         if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
             // SQLite result codes (extended codes keep the primary one in the low byte):
             // TOOBIG, CONSTRAINT, MISMATCH.
-            return code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 18..=20));
+            return code
+                .parse::<u32>()
+                .is_ok_and(|n| matches!(n & 0xff, 18..=20));
         }
         matches!(code.get(..2), Some("22" | "23" | "54"))
     }

@@ -4,8 +4,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::{ConnectOptions, Connection, PgPool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::{DbUrl, StoreError};
 

@@ -91,6 +91,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The file of a `sqlite:` URL, or `None` for an in-memory database.
+pub(crate) fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,13 +124,4 @@ mod tests {
             Backend::Postgres
         );
     }
-}
-
-/// The file of a `sqlite:` URL, or `None` for an in-memory database.
-pub(crate) fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
