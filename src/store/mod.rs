@@ -197,6 +197,36 @@ impl Store {
     }
 }
 
+/// A timestamp column read as sagesync's one text form (`2024-03-01T18:15:30.123Z`) on either
+/// backend: SQLite stores that text, Postgres a timestamptz.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeText(pub String);
+
+impl sqlx::Type<sqlx::Sqlite> for TimeText {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for TimeText {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(TimeText(<String as sqlx::Decode<sqlx::Sqlite>>::decode(value)?))
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for TimeText {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <chrono::DateTime<chrono::Utc> as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for TimeText {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let t = <chrono::DateTime<chrono::Utc> as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Ok(TimeText(crate::flatten::time::format(&t)))
+    }
+}
+
 /// A row type readable from either backend.
 pub trait Typed:
     for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::read::Out;
-use super::{Backend, Store, StoreError, children};
+use sqlx::FromRow;
+use sqlx::types::Json;
+
+use super::{Backend, Store, StoreError, TimeText, children};
 use crate::flatten::columns::JOB_TABLE;
 
 /// A scope's cursor: the newest creation time a completed sync listed, and the scope's account.
@@ -14,11 +16,35 @@ pub struct Cursor {
     pub account_id: Option<String>,
 }
 
-fn text(v: Option<&Out>) -> Option<String> {
-    match v {
-        Some(Out::Text(s)) => Some(s.clone()),
-        _ => None,
-    }
+#[derive(FromRow)]
+struct StoredVersion {
+    #[sqlx(rename = "_key")]
+    key: String,
+    last_modified_time: Option<TimeText>,
+    training_job_status: Option<String>,
+}
+
+#[derive(FromRow)]
+struct Name {
+    training_job_name: Option<String>,
+}
+
+#[derive(FromRow)]
+struct Key {
+    #[sqlx(rename = "_key")]
+    key: String,
+}
+
+#[derive(FromRow)]
+struct StoredCursor {
+    newest_creation_time: Option<TimeText>,
+    account_id: Option<String>,
+}
+
+#[derive(FromRow)]
+struct RawAndTags {
+    raw: Json<serde_json::Value>,
+    tags: Option<Json<serde_json::Value>>,
 }
 
 impl Store {
@@ -39,10 +65,9 @@ impl Store {
                 self.placeholders(1, chunk.len())
             );
             let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
-            for row in self.fetch(&sql, &params).await?.rows {
-                if let Some(key) = text(row.first()) {
-                    out.insert(key, (text(row.get(1)), text(row.get(2))));
-                }
+            for row in self.fetch_typed::<StoredVersion>(&sql, &params).await? {
+                let lm = row.last_modified_time.map(|t| t.0);
+                out.insert(row.key, (lm, row.training_job_status));
             }
         }
         Ok(out)
@@ -83,8 +108,8 @@ impl Store {
             Some(account_id.to_string()),
             Some(synced_before.to_string()),
         ];
-        let rs = self.fetch(sql, &params).await?;
-        Ok(rs.rows.iter().filter_map(|r| text(r.first())).collect())
+        let rows: Vec<Name> = self.fetch_typed(sql, &params).await?;
+        Ok(rows.into_iter().filter_map(|r| r.training_job_name).collect())
     }
 
     pub async fn cursor(&self, scope: &str) -> Result<Cursor, StoreError> {
@@ -92,13 +117,13 @@ impl Store {
             "SELECT newest_creation_time, account_id FROM sagesync_cursor WHERE scope = {}",
             self.placeholders(1, 1)
         );
-        let rs = self.fetch(&sql, &[Some(scope.to_string())]).await?;
-        Ok(rs
-            .rows
-            .first()
+        let rows: Vec<StoredCursor> = self.fetch_typed(&sql, &[Some(scope.to_string())]).await?;
+        Ok(rows
+            .into_iter()
+            .next()
             .map(|r| Cursor {
-                newest_creation_time: text(r.first()),
-                account_id: text(r.get(1)),
+                newest_creation_time: r.newest_creation_time.map(|t| t.0),
+                account_id: r.account_id,
             })
             .unwrap_or_default())
     }
@@ -141,13 +166,8 @@ impl Store {
                 self.placeholders(1, chunk.len())
             );
             let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
-            out.extend(
-                self.fetch(&sql, &params)
-                    .await?
-                    .rows
-                    .iter()
-                    .filter_map(|r| text(r.first())),
-            );
+            let rows: Vec<Key> = self.fetch_typed(&sql, &params).await?;
+            out.extend(rows.into_iter().map(|r| r.key));
         }
         Ok(out)
     }
@@ -246,13 +266,8 @@ impl Store {
             Some(account_id.to_string()),
             Some(scope.to_string()),
         ];
-        let arns: Vec<String> = self
-            .fetch(&missing, &params)
-            .await?
-            .rows
-            .iter()
-            .filter_map(|r| text(r.first()))
-            .collect();
+        let rows: Vec<Key> = self.fetch_typed(&missing, &params).await?;
+        let arns: Vec<String> = rows.into_iter().map(|r| r.key).collect();
         match how {
             Missing::Mark => self.mark_deleted(&arns, now).await?,
             Missing::Prune => {
@@ -283,12 +298,10 @@ impl Store {
             "SELECT raw, tags FROM sagemaker_training_job WHERE _key = {}",
             self.placeholders(1, 1)
         );
-        let rs = self.fetch(&sql, &[Some(arn.to_string())]).await?;
-        let json = |v: Option<&Out>| match v {
-            Some(Out::Json(j)) => j.clone(),
-            Some(Out::Text(t)) => serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
-            _ => serde_json::Value::Null,
-        };
-        Ok(rs.rows.first().map(|r| (json(r.first()), json(r.get(1)))))
+        let rows: Vec<RawAndTags> = self.fetch_typed(&sql, &[Some(arn.to_string())]).await?;
+        Ok(rows.into_iter().next().map(|r| {
+            let tags = r.tags.map_or(serde_json::Value::Null, |t| t.0);
+            (r.raw.0, tags)
+        }))
     }
 }
