@@ -210,7 +210,9 @@ impl sqlx::Type<sqlx::Sqlite> for TimeText {
 
 impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for TimeText {
     fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(TimeText(<String as sqlx::Decode<sqlx::Sqlite>>::decode(value)?))
+        Ok(TimeText(<String as sqlx::Decode<sqlx::Sqlite>>::decode(
+            value,
+        )?))
     }
 }
 

@@ -109,7 +109,10 @@ impl Store {
             Some(synced_before.to_string()),
         ];
         let rows: Vec<Name> = self.fetch_typed(sql, &params).await?;
-        Ok(rows.into_iter().filter_map(|r| r.training_job_name).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.training_job_name)
+            .collect())
     }
 
     pub async fn cursor(&self, scope: &str) -> Result<Cursor, StoreError> {
