@@ -202,6 +202,27 @@ async fn a_sync_stores_every_job_but_the_one_the_database_refuses() {
     }
 }
 
+/// A describe body that is not a job object is named, counted as failed, and never a panic.
+#[tokio::test]
+async fn a_describe_body_that_is_not_an_object_is_named_not_a_panic() {
+    let db = Db::new(Backend::Sqlite);
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "odd", "count": 4, "first_epoch": EPOCH, "step_seconds": 60}),
+    );
+    api.control("body", json!({"name": "odd-0001", "body": [1, 2]}));
+    api.control("body", json!({"name": "odd-0002", "body": "text"}));
+    let out = api.sync(&db, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for name in ["odd-0001", "odd-0002"] {
+        assert_eq!(err.matches(name).count(), 1, "{name} named once: {err}");
+    }
+    assert_eq!(db.jobs(false).await.len(), 2);
+}
+
 #[tokio::test]
 async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
     for db in backends() {
