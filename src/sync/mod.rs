@@ -166,6 +166,9 @@ async fn sync_scope(
     report
 }
 
+/// One scope's sync, step by step: walk the listing (each page: change detection, tags, describes,
+/// `--full`'s tag refresh), describe the stored jobs that can still change, settle the jobs a
+/// full listing did not return, and only then move the cursor.
 async fn run_scope(
     store: &Store,
     scope: &Scope,
@@ -175,47 +178,106 @@ async fn run_scope(
     report: &mut ScopeReport,
 ) -> Result<(), ScopeError> {
     let cursor = store.cursor(&scope.label).await?;
-    let stop_before = cursor
-        .newest_creation_time
-        .as_deref()
-        .and_then(|c| time::parse(&Value::String(c.to_string())))
-        .map(|c| time::format(&(c - OVERLAP)));
-    let mut next = cursor;
     let counts = opts.progress.of(&scope.label);
-    let mut writer = Worker::new(store, api, flattener, opts, counts.clone());
+    let mut run = ScopeRun {
+        store,
+        scope,
+        api,
+        opts,
+        stop_before: stop_before(&cursor),
+        next: cursor,
+        worker: Worker::new(store, api, flattener, opts, counts.clone()),
+        counts,
+        search: SearchTags::default(),
+        pages: 0,
+    };
     if opts.full.is_some() {
         store.clear_seen(&scope.label).await?;
     }
+    run.walk_listing(report).await?;
+    run.worker.finish(report).await?;
+    run.redescribe_changeable(flattener, report).await?;
+    if report.failed > 0 {
+        // A failed describe must be retried next time: the cursor stays, nothing is settled.
+        return Ok(());
+    }
+    run.settle_missing(report).await?;
+    store
+        .set_cursor(&scope.label, &run.next, &time::format(&time::now()))
+        .await?;
+    Ok(())
+}
 
-    let mut search = SearchTags::default();
-    let mut token = None;
-    // Pages with jobs so far: the position Search has to reach for this page's tags.
-    let mut pages = 0;
-    loop {
-        let (page, next_token) = api.list_page(token).await?;
-        report.listed += page.len() as u64;
-        counts.listed(page.len() as u64);
-        if next.account_id.is_none() {
-            next.account_id = page
+/// Where the listing may stop: an hour before the newest creation time the last complete sync
+/// saw, for jobs whose creation was not yet visible then.
+fn stop_before(cursor: &crate::store::Cursor) -> Option<String> {
+    cursor
+        .newest_creation_time
+        .as_deref()
+        .and_then(|c| time::parse(&Value::String(c.to_string())))
+        .map(|c| time::format(&(c - OVERLAP)))
+}
+
+/// The state of one scope's sync while it walks the listing.
+struct ScopeRun<'a> {
+    store: &'a Store,
+    scope: &'a Scope,
+    api: &'a Api,
+    opts: &'a SyncOptions,
+    stop_before: Option<String>,
+    /// The cursor this sync will leave when it completes.
+    next: crate::store::Cursor,
+    worker: Worker<'a>,
+    counts: Arc<progress::Counts>,
+    search: SearchTags,
+    /// Listing pages with jobs so far: the position Search has to reach for a page's tags.
+    pages: u64,
+}
+
+impl ScopeRun<'_> {
+    /// Lists newest first, page by page, until the listing ends or reaches past the cursor.
+    async fn walk_listing(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
+        let mut token = None;
+        loop {
+            let (page, next_token) = self.api.list_page(token).await?;
+            report.listed += page.len() as u64;
+            self.counts.listed(page.len() as u64);
+            self.advance_cursor(&page);
+            self.handle_page(&page, report).await?;
+            match next_token {
+                Some(t) if !self.past_cursor(&page) => token = Some(t),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The account (from the first job seen) and the newest creation time listed.
+    fn advance_cursor(&mut self, page: &[Summary]) {
+        if self.next.account_id.is_none() {
+            self.next.account_id = page
                 .first()
                 .and_then(|s| crate::flatten::arn::parse(&s.arn))
                 .map(|a| a.account_id.to_string());
         }
-        for s in &page {
-            if s.creation_time > next.newest_creation_time {
-                next.newest_creation_time = s.creation_time.clone();
+        for s in page {
+            if s.creation_time > self.next.newest_creation_time {
+                self.next.newest_creation_time = s.creation_time.clone();
             }
         }
+    }
+
+    /// One listing page: describe what changed, with tags from Search where that is cheaper;
+    /// with `--full`, note every job seen and refresh the tags of those that did not change.
+    async fn handle_page(
+        &mut self,
+        page: &[Summary],
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
         let arns: Vec<String> = page.iter().map(|s| s.arn.clone()).collect();
-        let stored = store.stored_versions(&arns).await?;
-        let (changed, unchanged): (Vec<&Summary>, Vec<&Summary>) = page.iter().partition(|s| {
-            stored
-                .get(&s.arn)
-                .is_none_or(|(lm, st)| *lm != s.last_modified_time || *st != s.status)
-        });
+        let (changed, unchanged) = self.changed(page, &arns).await?;
         report.skipped += unchanged.len() as u64;
         // Described jobs need tags; with --full, every job does.
-        let need_tags: Vec<&Summary> = match opts.full {
+        let need_tags: Vec<&Summary> = match self.opts.full {
             Some(_) => page.iter().collect(),
             None => changed.clone(),
         };
@@ -223,58 +285,80 @@ async fn run_scope(
             .iter()
             .map(|s| (s.arn.as_str(), s.creation_time.as_deref()))
             .collect();
-        let mut tags = search.for_page(api, &scope.label, pages, &wanted).await;
-        pages += u64::from(!page.is_empty());
-        if opts.full.is_some() {
-            store.add_seen(&scope.label, &arns).await?;
+        let mut tags = self
+            .search
+            .for_page(self.api, &self.scope.label, self.pages, &wanted)
+            .await;
+        self.pages += u64::from(!page.is_empty());
+        if self.opts.full.is_some() {
+            self.store.add_seen(&self.scope.label, &arns).await?;
             let unchanged = unchanged
                 .iter()
                 .map(|s| (s.arn.clone(), tags.remove(&s.arn)))
                 .collect();
-            writer.refresh_tags(unchanged, report).await?;
+            self.worker.refresh_tags(unchanged, report).await?;
         }
         let changed = changed
             .iter()
             .map(|s| (s.name.clone(), tags.remove(&s.arn)))
             .collect();
-        writer.describe_and_store(changed, report).await?;
+        self.worker.describe_and_store(changed, report).await
+    }
 
-        // Newest first: once a page reaches past the cursor, every later page is older still.
-        let past_cursor = opts.full.is_none()
-            && stop_before.as_ref().is_some_and(|stop| {
+    /// The page's jobs split into those new or changed since stored (by LastModifiedTime or
+    /// status) and the rest.
+    async fn changed<'p>(
+        &self,
+        page: &'p [Summary],
+        arns: &[String],
+    ) -> Result<(Vec<&'p Summary>, Vec<&'p Summary>), ScopeError> {
+        let stored = self.store.stored_versions(arns).await?;
+        Ok(page.iter().partition(|s| {
+            stored
+                .get(&s.arn)
+                .is_none_or(|(lm, st)| *lm != s.last_modified_time || *st != s.status)
+        }))
+    }
+
+    /// Newest first: once a page reaches past the cursor, every later page is older still.
+    fn past_cursor(&self, page: &[Summary]) -> bool {
+        self.opts.full.is_none()
+            && self.stop_before.as_ref().is_some_and(|stop| {
                 page.iter()
                     .any(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
-            });
-        match next_token {
-            Some(t) if !past_cursor => token = Some(t),
-            _ => break,
-        }
+            })
     }
 
-    writer.finish(report).await?;
-    // Stored before this run (not just described by it), and still able to change.
-    if let Some(account) = &next.account_id {
+    /// Stored before this run (not just described by it), and still able to change.
+    async fn redescribe_changeable(
+        &mut self,
+        flattener: &Flattener,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
+        let Some(account) = &self.next.account_id else {
+            return Ok(());
+        };
         let synced_at = time::format(&flattener.synced_at);
-        let changeable = store
-            .changeable_jobs(&scope.region, account, &synced_at)
+        let changeable = self
+            .store
+            .changeable_jobs(&self.scope.region, account, &synced_at)
             .await?;
         let changeable = changeable.into_iter().map(|name| (name, None)).collect();
-        writer.describe_and_store(changeable, report).await?;
-        writer.finish(report).await?;
+        self.worker.describe_and_store(changeable, report).await?;
+        self.worker.finish(report).await
     }
-    if report.failed > 0 {
-        // A failed describe must be retried next time: the cursor stays, nothing is settled.
-        return Ok(());
-    }
-    if let (Some(how), Some(account)) = (opts.full, &next.account_id) {
+
+    /// `--full`: marks or deletes the stored jobs the complete listing did not return.
+    async fn settle_missing(&self, report: &mut ScopeReport) -> Result<(), ScopeError> {
+        let (Some(how), Some(account)) = (self.opts.full, &self.next.account_id) else {
+            return Ok(());
+        };
         let now = time::format(&time::now());
-        report.deleted += store
-            .settle_missing(&scope.label, &scope.region, account, how, &now)
+        report.deleted += self
+            .store
+            .settle_missing(&self.scope.label, &self.scope.region, account, how, &now)
             .await?;
-        store.clear_seen(&scope.label).await?;
+        self.store.clear_seen(&self.scope.label).await?;
+        Ok(())
     }
-    store
-        .set_cursor(&scope.label, &next, &time::format(&time::now()))
-        .await?;
-    Ok(())
 }
