@@ -84,10 +84,19 @@ impl Store {
                 break;
             };
             let mut jobs = Vec::with_capacity(rows.len());
+            // Whether newer rules changed a stored document (redacted more of it): then the old
+            // row versions must be scrubbed.
+            let mut redacted = false;
             for row in rows {
                 let job = serde_json::from_str::<Value>(&row.raw)
                     .map_err(|e| e.to_string())
-                    .and_then(|v| flattener.reflatten(v, &row.key).map_err(|e| e.to_string()));
+                    .and_then(|raw| {
+                        let job = flattener
+                            .reflatten(raw.clone(), &row.key)
+                            .map_err(|e| e.to_string())?;
+                        redacted |= raw.as_object() != Some(&job.doc);
+                        Ok(job)
+                    });
                 match job {
                     Ok(job) => jobs.push(job),
                     // Kept as it is: the row is what it was, and the next describe replaces it.
@@ -100,8 +109,9 @@ impl Store {
             rewritten += jobs.len() as u64;
             tx.run(writer.prepare(&jobs)?).await?;
             tx.set_meta(AFTER, Some(&last)).await?;
-            // Rows rewritten under newer redaction rules may leave old values behind.
-            tx.set_meta(UNREDACTED, Some("1")).await?;
+            if redacted {
+                tx.set_meta(UNREDACTED, Some("1")).await?;
+            }
             tx.commit().await?;
             if let Some(bar) = &bar {
                 bar.inc(jobs.len() as u64);

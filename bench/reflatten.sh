@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The re-flatten benchmark (a benchmark, not a test): loads N generated jobs with a release build,
+# marks the rows as made by an older flattener, and times `sagesync migrate` re-deriving every
+# row from its raw, on SQLite and Postgres.
+#
+#   bench/reflatten.sh [N]     # default 100000
+#
+# Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg.sh
+
+N=${1:-100000}
+work=$(mktemp -d /tmp/sagesync-bench.XXXXXX)
+on_exit 'rm -rf "$work"'
+# SAGESYNC=PATH measures that binary instead of a fresh release build.
+if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
+sagesync=${SAGESYNC:-target/release/sagesync}
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
+
+python3 bench/gen_jobs.py "$N" > "$work/jobs.jsonl"
+schema="bench_rf_$$"
+for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
+  "$sagesync" --database-url "$url" --pg-schema "$schema" load "$work/jobs.jsonl" 2>/dev/null
+  reset="UPDATE sagesync_meta SET value = '1' WHERE key = 'flatten_version'"
+  case "$url" in
+    sqlite*) python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()" "$work/bench.db" "$reset" ;;
+    *) psql -q "$url" -c "SET search_path TO $schema; $reset" ;;
+  esac
+  /usr/bin/time -f "%e %M" -o "$work/time" "$sagesync" --database-url "$url" --pg-schema "$schema" migrate 2>/dev/null
+  read -r s kb < "$work/time"
+  echo "re-derive $N rows, ${url%%:*}: ${s}s  $(python3 -c "print(f'{$N/$s:,.0f}')") rows/s  peak RSS $((kb / 1024)) MB"
+done
