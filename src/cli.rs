@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::flatten::{Flattener, Redactor};
 use crate::input;
@@ -366,8 +366,14 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
         Format::Csv
     });
     let mut out = std::io::stdout().lock();
-    query::format::write(&mut out, &rs, format).context("cannot write the result")?;
-    Ok(Outcome::Complete)
+    match query::format::write(&mut out, &rs, format).and_then(|()| out.flush()) {
+        // The reader went away (`| head`): what it wanted was printed. Quiet, like ripgrep.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Complete),
+        other => {
+            other.context("cannot write the result")?;
+            Ok(Outcome::Complete)
+        }
+    }
 }
 
 async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {

@@ -565,3 +565,80 @@ async fn tuning_job_names_are_matched_literally() {
         }
     }
 }
+
+#[tokio::test]
+async fn user_sql_runs_read_only() {
+    for db in backends() {
+        loaded(&db);
+        let before = db.count("sagemaker_training_job").await;
+        for sql in [
+            "DELETE FROM sagemaker_training_job",
+            "UPDATE sagemaker_training_job SET failure_reason = 'x'",
+        ] {
+            let out = db.run(&["query", "--sql", sql]);
+            assert_eq!(out.status.code(), Some(2), "{}: {sql}", db.name());
+            let err = stderr(&out);
+            assert!(err.contains("runs SQL read-only"), "{}: {err}", db.name());
+            // The database's own reason, once.
+            let said = err.matches("read-only transaction").count()
+                + err.matches("readonly database").count();
+            assert_eq!(said, 1, "{}: {err}", db.name());
+        }
+        assert_eq!(db.count("sagemaker_training_job").await, before);
+        // The connection a refused query used is not left read-only for the rest.
+        assert_eq!(
+            db.run(&["load", examples_dir().to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+}
+
+#[tokio::test]
+async fn zero_rows_still_print_the_header() {
+    for db in backends() {
+        loaded(&db);
+        let sql = "SELECT training_job_name, billable_time_in_seconds FROM sagemaker_training_job WHERE 1 = 0";
+        let out = db.run(&["query", "--sql", sql, "--format", "csv"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "training_job_name,billable_time_in_seconds\r\n",
+            "{}",
+            db.name()
+        );
+        let out = db.run(&["query", "--sql", sql, "--format", "table"]);
+        let table = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            table.starts_with("training_job_name  billable_time_in_seconds\n"),
+            "{}: {table}",
+            db.name()
+        );
+        assert!(table.ends_with("(0 rows)\n"), "{table}");
+        let rows = query(&db, &["tuning-leaderboard", "--param", "tuning_job=none"]);
+        assert!(rows.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_reader_that_goes_away_ends_the_query_quietly() {
+    for db in backends() {
+        loaded(&db);
+        // Far more than a pipe holds, so the writes meet the closed pipe.
+        let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT i FROM n";
+        let mut child = db
+            .cmd()
+            .args(["query", "--sql", sql, "--format", "csv"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {err}", db.name());
+        assert!(err.is_empty(), "{}: {err}", db.name());
+    }
+}

@@ -107,11 +107,19 @@ fn csv(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
-    w.write_record(&rs.columns)?;
+    w.write_record(&rs.columns).map_err(io_error)?;
     for row in &rs.rows {
-        w.write_record(row.iter().map(text))?;
+        w.write_record(row.iter().map(text)).map_err(io_error)?;
     }
     w.flush()
+}
+
+/// The I/O error under a CSV error, kept as it is so a closed pipe is still seen as one.
+fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
 }
 
 /// An array of objects, keys in column order, numbers as numbers.

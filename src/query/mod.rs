@@ -25,8 +25,15 @@ pub enum QueryError {
         what: String,
         accepted: String,
     },
+    // The cause is in the message, not a `source`, so it is printed once.
     #[error("the query failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for QueryError {
+    fn from(e: StoreError) -> Self {
+        QueryError::Store(e)
+    }
 }
 
 /// `KEY=VALUE` pairs from the command line.
@@ -102,7 +109,7 @@ pub async fn run_report(
         }
         values.push(value);
     }
-    let mut rs = store.fetch(&sql, &values).await?;
+    let mut rs = store.fetch_read_only(&sql, &values).await?;
     if rs
         .columns
         .iter()
@@ -140,7 +147,7 @@ pub async fn run_sql(
         })?;
         values.push(Some(v));
     }
-    Ok(store.fetch(&sql, &values).await?)
+    Ok(store.fetch_read_only(&sql, &values).await?)
 }
 
 async fn has_prices(store: &Store) -> Result<bool, StoreError> {

@@ -46,6 +46,10 @@ pub enum StoreError {
         "column {column} has type {kind}, which sagesync cannot print; cast it to text, e.g. {column}::text"
     )]
     Unprintable { column: String, kind: String },
+    #[error(
+        "sagesync query runs SQL read-only, and the database refused a write ({0}); change data with the database's own client"
+    )]
+    ReadOnly(String),
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
     #[error("database error: {0}")]

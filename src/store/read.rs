@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
 
 use super::{Store, StoreError};
 use crate::flatten::time;
@@ -53,6 +53,97 @@ impl Store {
                 decode_all(&rows, pg_cell)
             }
         }
+    }
+
+    /// [`Store::fetch`] for SQL that is not sagesync's own (`query`): read-only (SQLite
+    /// `query_only`, a Postgres read-only transaction), so a statement that writes is refused
+    /// by the database; and the columns are named even when no row comes back.
+    pub async fn fetch_read_only(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<ResultSet, StoreError> {
+        let text = sqlx::AssertSqlSafe(sql.to_string());
+        let mut rs = match self {
+            Store::Sqlite(pool) => {
+                // A connection of its own, closed after: query_only must not outlive this query.
+                let mut conn = pool.acquire().await?.detach();
+                sqlx::query("PRAGMA query_only = ON")
+                    .execute(&mut conn)
+                    .await?;
+                let mut q = sqlx::query(text);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                let rows = q.fetch_all(&mut conn).await;
+                let rs = match rows {
+                    Ok(rows) if rows.is_empty() => Ok(ResultSet {
+                        columns: described(
+                            conn.describe(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+                                sql.to_string(),
+                            )))
+                            .await?,
+                        ),
+                        rows: Vec::new(),
+                    }),
+                    Ok(rows) => decode_all(&rows, sqlite_cell),
+                    Err(e) => Err(read_only_error(e)),
+                };
+                conn.close().await.ok();
+                rs?
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let mut q = sqlx::query(text);
+                for p in params {
+                    q = q.bind(p.clone());
+                }
+                let rows = q.fetch_all(&mut *tx).await.map_err(read_only_error)?;
+                let rs = if rows.is_empty() {
+                    ResultSet {
+                        columns: described(
+                            (&mut *tx)
+                                .describe(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+                                    sql.to_string(),
+                                )))
+                                .await?,
+                        ),
+                        rows: Vec::new(),
+                    }
+                } else {
+                    decode_all(&rows, pg_cell)?
+                };
+                tx.rollback().await?;
+                rs
+            }
+        };
+        rs.columns.shrink_to_fit();
+        Ok(rs)
+    }
+}
+
+fn described<DB: sqlx::Database>(d: sqlx::Describe<DB>) -> Vec<String> {
+    d.columns().iter().map(|c| c.name().to_string()).collect()
+}
+
+/// A write refused by the read-only connection, said plainly.
+fn read_only_error(e: sqlx::Error) -> StoreError {
+    let refused = match &e {
+        sqlx::Error::Database(d) => {
+            // SQLite: SQLITE_READONLY (8, and its extended codes); Postgres: 25006
+            // read_only_sql_transaction.
+            d.code()
+                .is_some_and(|c| c == "25006" || c.parse::<u32>().is_ok_and(|n| n & 0xff == 8))
+        }
+        _ => false,
+    };
+    if refused {
+        StoreError::ReadOnly(e.to_string())
+    } else {
+        StoreError::Query(e)
     }
 }
 
