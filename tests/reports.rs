@@ -642,3 +642,31 @@ async fn a_reader_that_goes_away_ends_the_query_quietly() {
         assert!(err.is_empty(), "{}: {err}", db.name());
     }
 }
+
+#[tokio::test]
+async fn json_columns_and_booleans_read_alike_on_both_backends() {
+    let mut results = Vec::new();
+    for db in backends() {
+        loaded(&db);
+        let rows = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT training_job_name, resource_config, enable_network_isolation, creation_time \
+                 FROM sagemaker_training_job ORDER BY training_job_name",
+            ],
+        );
+        assert!(
+            rows[0]["resource_config"].is_object(),
+            "{}: {rows:?}",
+            db.name()
+        );
+        assert!(
+            rows[0]["enable_network_isolation"].is_boolean(),
+            "{}",
+            db.name()
+        );
+        results.push(rows);
+    }
+    assert_eq!(results[0], results[1]);
+}

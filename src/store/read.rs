@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
 
 use super::{Store, StoreError};
+use crate::flatten::columns::{COLUMNS, Kind};
 use crate::flatten::time;
 
 /// One cell of a query result.
@@ -171,16 +172,34 @@ fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Out, StoreErro
     if raw.is_null() {
         return Ok(Out::Null);
     }
-    // SQLite types values, not columns: decode by what this value is.
+    // SQLite types values, not columns: decode by what this value is, and give a column of
+    // sagesync's schema the type Postgres gives it (JSON as JSON, booleans as booleans), so
+    // results read alike on both backends.
     let kind = raw.type_info().name().to_string();
+    let schema_kind = COLUMNS
+        .iter()
+        .find(|c| c.name == row.columns()[i].name())
+        .map(|c| c.kind);
     Ok(match kind.as_str() {
+        "INTEGER" | "BOOLEAN" if schema_kind == Some(Kind::Bool) => {
+            Out::Bool(row.try_get_unchecked::<i64, _>(i)? != 0)
+        }
         "INTEGER" | "BOOLEAN" => Out::Int(row.try_get_unchecked(i)?),
         "REAL" => Out::Float(row.try_get_unchecked(i)?),
         "BLOB" => Out::Text(format!(
             "<{} bytes>",
             row.try_get_unchecked::<Vec<u8>, _>(i)?.len()
         )),
-        _ => Out::Text(row.try_get_unchecked(i)?),
+        _ => {
+            let text: String = row.try_get_unchecked(i)?;
+            match schema_kind {
+                Some(Kind::Json) => match serde_json::from_str(&text) {
+                    Ok(json) => Out::Json(json),
+                    Err(_) => Out::Text(text),
+                },
+                _ => Out::Text(text),
+            }
+        }
     })
 }
 
