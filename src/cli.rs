@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use std::io::{IsTerminal, Write};
 
@@ -68,6 +68,13 @@ pub enum Command {
     /// Instance prices for the dollar estimates of the cost reports
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `sagesync man > /usr/local/share/man/man1/sagesync.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +230,22 @@ pub enum Outcome {
 
 pub async fn run(cli: Cli) -> Result<Outcome> {
     crate::log::set_format(cli.log_format);
+    // Generated from this very definition, so they never disagree with it; no database needed.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(*shell, &mut Cli::command(), "sagesync", &mut out);
+            return Ok(Outcome::Complete);
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("cannot write the manual page")?;
+            return Ok(Outcome::Complete);
+        }
+        _ => {}
+    }
     let url = cli
         .database_url
         .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
@@ -232,6 +255,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         pg_schema: cli.pg_schema,
     };
     match cli.command {
+        Command::Completions { .. } | Command::Man => Ok(Outcome::Complete),
         Command::Migrate => {
             let store = Store::open(&opts).await?;
             store.close().await;

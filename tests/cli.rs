@@ -180,3 +180,26 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("invalid --redact-env pattern"));
 }
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_cli_definition() {
+    for (shell, says) in [
+        ("bash", "_sagesync"),
+        ("zsh", "#compdef sagesync"),
+        ("fish", "complete -c sagesync"),
+    ] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(says), "{shell}: {text}");
+        assert!(
+            text.contains("redact-value"),
+            "{shell}: every option is there"
+        );
+    }
+    let out = bin().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH sagesync"), "{man}");
+    assert!(man.contains("completions"), "{man}");
+}

@@ -670,3 +670,27 @@ async fn json_columns_and_booleans_read_alike_on_both_backends() {
     }
     assert_eq!(results[0], results[1]);
 }
+
+/// On Postgres the tables live in schema `aws` by default (tests use a schema each, see
+/// `postgres_tables_live_in_schema_aws_by_default`); SQLite attaches the database as `aws`.
+#[tokio::test]
+async fn ddsql_queries_run_unchanged_on_sqlite() {
+    {
+        let db = Db::new(Backend::Sqlite);
+        loaded(&db);
+        let rows = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT count(*) AS n FROM aws.sagemaker_training_job WHERE training_job_status = :s",
+                "--param",
+                "s=Completed",
+            ],
+        );
+        assert!(
+            rows[0]["n"].as_i64().unwrap() > 0,
+            "{}: {rows:?}",
+            db.name()
+        );
+    }
+}

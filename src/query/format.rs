@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use serde_json::Value;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::store::read::{Out, ResultSet};
 
@@ -51,11 +52,8 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
         })
         .collect();
     let width = |i: usize| {
-        let head = rs.columns[i].chars().count();
-        cells
-            .iter()
-            .map(|r| r[i].chars().count())
-            .fold(head, usize::max)
+        let head = rs.columns[i].width();
+        cells.iter().map(|r| r[i].width()).fold(head, usize::max)
     };
     let widths: Vec<usize> = (0..rs.columns.len()).map(width).collect();
     let line = |out: &mut dyn Write, fields: Vec<(String, bool)>| -> std::io::Result<()> {
@@ -63,11 +61,9 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
             .into_iter()
             .zip(&widths)
             .map(|((s, right), &w)| {
-                if right {
-                    format!("{s:>w$}")
-                } else {
-                    format!("{s:<w$}")
-                }
+                // Padding by display width, so wide characters (CJK, emoji) keep columns aligned.
+                let pad = " ".repeat(w.saturating_sub(s.width()));
+                if right { pad + &s } else { s + &pad }
             })
             .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
@@ -94,11 +90,20 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
     )
 }
 
+/// At most [`MAX_TABLE_CELL`] columns of display width.
 fn clip(s: &str) -> String {
-    if s.chars().count() <= MAX_TABLE_CELL {
+    if s.width() <= MAX_TABLE_CELL {
         return s.to_string();
     }
-    let mut cut: String = s.chars().take(MAX_TABLE_CELL - 1).collect();
+    let mut cut = String::new();
+    let mut width = 0;
+    for c in s.chars() {
+        width += c.width().unwrap_or(0);
+        if width > MAX_TABLE_CELL - 1 {
+            break;
+        }
+        cut.push(c);
+    }
     cut.push('…');
     cut
 }
@@ -199,5 +204,26 @@ mod tests {
         assert_eq!(j[0]["hours"], 8.0);
         assert_eq!(j[1]["hours"], 16);
         assert!(j[1]["note"].is_null());
+    }
+
+    #[test]
+    fn tables_align_by_display_width() {
+        let rs = ResultSet {
+            columns: vec!["name".into(), "n".into()],
+            rows: vec![
+                vec![Out::Text("日本語".into()), Out::Int(1)],
+                vec![Out::Text("abc".into()), Out::Int(22)],
+            ],
+        };
+        let mut buf = Vec::new();
+        write(&mut buf, &rs, Format::Table).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let widths: Vec<usize> = text.lines().take(4).map(UnicodeWidthStr::width).collect();
+        assert_eq!(widths, [9, 10, 10, 10], "{text}");
+        let clipped = clip(&"語".repeat(40)).width();
+        assert!(
+            (MAX_TABLE_CELL - 1..=MAX_TABLE_CELL).contains(&clipped),
+            "{clipped}"
+        );
     }
 }

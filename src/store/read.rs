@@ -69,6 +69,15 @@ impl Store {
             Store::Sqlite(pool) => {
                 // A connection of its own, closed after: query_only must not outlive this query.
                 let mut conn = pool.acquire().await?.detach();
+                // The database also under the name `aws`, so a DDSQL query
+                // (`SELECT ... FROM aws.sagemaker_training_job`) runs unchanged.
+                let file = pool.connect_options().get_filename().to_path_buf();
+                if file.as_os_str() != ":memory:" {
+                    sqlx::query("ATTACH DATABASE ?1 AS aws")
+                        .bind(file.to_string_lossy().into_owned())
+                        .execute(&mut conn)
+                        .await?;
+                }
                 sqlx::query("PRAGMA query_only = ON")
                     .execute(&mut conn)
                     .await?;
