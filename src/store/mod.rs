@@ -233,6 +233,20 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for TimeText {
     }
 }
 
+/// Text parameters (NULL for `None`), bound in order, for either backend.
+pub(crate) fn text_args<DB: sqlx::Database>(
+    params: &[Option<String>],
+) -> Result<DB::Arguments, sqlx::Error>
+where
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut args = DB::Arguments::default();
+    for p in params {
+        sqlx::Arguments::add(&mut args, p.clone()).map_err(sqlx::Error::Encode)?;
+    }
+    Ok(args)
+}
+
 /// A row type readable from either backend.
 pub trait Typed:
     for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -260,17 +274,11 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         Ok(match self {
             Store::Sqlite(pool) => {
-                let mut q = sqlx::query_as(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
                 q.fetch_all(pool).await?
             }
             Store::Postgres(pool) => {
-                let mut q = sqlx::query_as(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_as_with(sql, text_args::<sqlx::Postgres>(params)?);
                 q.fetch_all(pool).await?
             }
         })
@@ -294,17 +302,11 @@ impl Tx {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         Ok(match self {
             Tx::Sqlite(tx) => {
-                let mut q = sqlx::query_as(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
                 q.fetch_all(&mut **tx).await?
             }
             Tx::Postgres(tx) => {
-                let mut q = sqlx::query_as(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_as_with(sql, text_args::<sqlx::Postgres>(params)?);
                 q.fetch_all(&mut **tx).await?
             }
         })
@@ -337,17 +339,11 @@ impl Tx {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         match self {
             Tx::Sqlite(tx) => {
-                let mut q = sqlx::query(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(sql, text_args::<sqlx::Sqlite>(params)?);
                 q.execute(&mut **tx).await?;
             }
             Tx::Postgres(tx) => {
-                let mut q = sqlx::query(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(sql, text_args::<sqlx::Postgres>(params)?);
                 q.execute(&mut **tx).await?;
             }
         }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, text_args};
 use crate::flatten::columns::{COLUMNS, Kind};
 use crate::flatten::time;
 
@@ -38,18 +38,12 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         match self {
             Store::Sqlite(pool) => {
-                let mut q = sqlx::query(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(sql, text_args::<sqlx::Sqlite>(params)?);
                 let rows = q.fetch_all(pool).await?;
                 decode_all(&rows, sqlite_cell)
             }
             Store::Postgres(pool) => {
-                let mut q = sqlx::query(sql);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(sql, text_args::<sqlx::Postgres>(params)?);
                 let rows = q.fetch_all(pool).await?;
                 decode_all(&rows, pg_cell)
             }
@@ -65,7 +59,7 @@ impl Store {
         params: &[Option<String>],
     ) -> Result<ResultSet, StoreError> {
         let text = sqlx::AssertSqlSafe(sql.to_string());
-        let mut rs = match self {
+        Ok(match self {
             Store::Sqlite(pool) => {
                 // A connection of its own, closed after: query_only must not outlive this query.
                 let mut conn = pool.acquire().await?.detach();
@@ -81,10 +75,7 @@ impl Store {
                 sqlx::query("PRAGMA query_only = ON")
                     .execute(&mut conn)
                     .await?;
-                let mut q = sqlx::query(text);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(text, text_args::<sqlx::Sqlite>(params)?);
                 let rows = q.fetch_all(&mut conn).await;
                 let rs = match rows {
                     Ok(rows) if rows.is_empty() => Ok(ResultSet {
@@ -107,10 +98,7 @@ impl Store {
                 sqlx::query("SET TRANSACTION READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let mut q = sqlx::query(text);
-                for p in params {
-                    q = q.bind(p.clone());
-                }
+                let q = sqlx::query_with(text, text_args::<sqlx::Postgres>(params)?);
                 let rows = q.fetch_all(&mut *tx).await.map_err(read_only_error)?;
                 let rs = if rows.is_empty() {
                     ResultSet {
@@ -129,9 +117,7 @@ impl Store {
                 tx.rollback().await?;
                 rs
             }
-        };
-        rs.columns.shrink_to_fit();
-        Ok(rs)
+        })
     }
 }
 
@@ -159,24 +145,33 @@ fn read_only_error(e: sqlx::Error) -> StoreError {
 
 fn decode_all<R: Row>(
     rows: &[R],
-    cell: fn(&R, usize) -> Result<Out, StoreError>,
+    cell: fn(&R, usize, Option<Kind>) -> Result<Out, StoreError>,
 ) -> Result<ResultSet, StoreError> {
-    let columns = rows
+    let columns: Vec<String> = rows
         .first()
         .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
         .unwrap_or_default();
+    // What each result column is in sagesync's schema, looked up once per result.
+    let kinds: Vec<Option<Kind>> = columns
+        .iter()
+        .map(|name| COLUMNS.iter().find(|c| c.name == name).map(|c| c.kind))
+        .collect();
     let rows = rows
         .iter()
         .map(|r| {
             (0..r.len())
-                .map(|i| cell(r, i))
+                .map(|i| cell(r, i, kinds.get(i).copied().flatten()))
                 .collect::<Result<Vec<_>, _>>()
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ResultSet { columns, rows })
 }
 
-fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Out, StoreError> {
+fn sqlite_cell(
+    row: &sqlx::sqlite::SqliteRow,
+    i: usize,
+    schema_kind: Option<Kind>,
+) -> Result<Out, StoreError> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Out::Null);
@@ -185,10 +180,6 @@ fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Out, StoreErro
     // sagesync's schema the type Postgres gives it (JSON as JSON, booleans as booleans), so
     // results read alike on both backends.
     let kind = raw.type_info().name().to_string();
-    let schema_kind = COLUMNS
-        .iter()
-        .find(|c| c.name == row.columns()[i].name())
-        .map(|c| c.kind);
     Ok(match kind.as_str() {
         "INTEGER" | "BOOLEAN" if schema_kind == Some(Kind::Bool) => {
             Out::Bool(row.try_get_unchecked::<i64, _>(i)? != 0)
@@ -212,7 +203,8 @@ fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Out, StoreErro
     })
 }
 
-fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> Result<Out, StoreError> {
+/// Postgres types its columns: the schema's kind adds nothing.
+fn pg_cell(row: &sqlx::postgres::PgRow, i: usize, _: Option<Kind>) -> Result<Out, StoreError> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Out::Null);
