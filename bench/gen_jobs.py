@@ -2,7 +2,9 @@
 """Writes N realistic DescribeTrainingJob responses (service wire form) as JSON Lines to stdout.
 
 Each job has the configs a real response carries, ~20 hyperparameters, ~5 environment entries,
-3 final metrics, 6 status transitions and 3 tags; a quarter are spot jobs, a tenth failed.
+3 final metrics, 6 status transitions and 3 tags; a quarter are spot jobs, a tenth failed, half
+belong to a tuning job (of 50 jobs), one in twenty is a heterogeneous cluster and one in a
+thousand is still in progress.
 Deterministic for a given N and --seed.
 
     python3 bench/gen_jobs.py 100000 > /tmp/jobs.jsonl
@@ -29,7 +31,8 @@ def job(i, rng):
     train = rng.randint(300, 20000)
     spot = i % 4 == 0
     failed = i % 10 == 9
-    status = "Failed" if failed else "Completed"
+    running = i % 1000 == 500
+    status = "Failed" if failed else "InProgress" if running else "Completed"
     itype = INSTANCE_TYPES[i % len(INSTANCE_TYPES)]
     hps = {k: str(round(rng.random(), 4)) for k in rng.sample(HP_NAMES, 20)}
     steps = [("Starting", "Preparing the instances for training"),
@@ -89,6 +92,19 @@ def job(i, rng):
                  {"Key": "project", "Value": "bench"}, {"Key": "cost-center", "Value": str(1000 + i % 13)}],
         "WarmPoolStatus": {"Status": "Terminated"},
     }
+    if i % 2 == 0:
+        r["TuningJobArn"] = "arn:aws:sagemaker:%s:%s:hyper-parameter-tuning-job/bench-tune-%05d" % (region, account, i // 100)
+        hps["_tuning_objective_metric"] = "validation:auc"
+    if i % 20 == 7:
+        r["ResourceConfig"] = {"VolumeSizeInGB": 30, "InstanceGroups": [
+            {"InstanceGroupName": "cpu", "InstanceType": "ml.c5.4xlarge", "InstanceCount": 2},
+            {"InstanceGroupName": "gpu", "InstanceType": itype, "InstanceCount": 1}]}
+    if running:
+        for k in ("TrainingEndTime", "BillableTimeInSeconds", "TrainingTimeInSeconds", "FinalMetricDataList"):
+            del r[k]
+        r["SecondaryStatus"] = "Training"
+        r["SecondaryStatusTransitions"] = transitions[:4]
+        r["SecondaryStatusTransitions"][-1].pop("EndTime", None)
     if failed:
         r["FailureReason"] = "AlgorithmError: ExecuteUserScriptError: ExitCode 1"
     return r

@@ -41,6 +41,15 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
+    /// More detail on stderr: -v adds the SDK's retries and throttling, -vv every call
+    /// (RUST_LOG, when set, chooses instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less on stderr: -q only warnings and errors (no summaries or progress), -qq only errors
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
     /// PostgreSQL schema for sagesync's tables
     #[arg(
         long,
@@ -229,7 +238,8 @@ pub enum Outcome {
 }
 
 pub async fn run(cli: Cli) -> Result<Outcome> {
-    crate::log::set_format(cli.log_format);
+    let verbosity = i8::try_from(i16::from(cli.verbose) - i16::from(cli.quiet)).unwrap_or(0);
+    crate::log::init(cli.log_format, verbosity);
     // Generated from this very definition, so they never disagree with it; no database needed.
     match &cli.command {
         Command::Completions { shell } => {
@@ -259,7 +269,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Migrate => {
             let store = Store::open(&opts).await?;
             store.close().await;
-            crate::log::info(&format!("schema of {} is up to date", opts.url.redacted()));
+            tracing::info!("schema of {} is up to date", opts.url.redacted());
             Ok(Outcome::Complete)
         }
         Command::Load(args) => run_load(&opts, args).await,
@@ -269,7 +279,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             let prices = match prices::read(&file) {
                 Ok(p) => p,
                 Err(e) => {
-                    crate::log::warn(&format!("refused {e}"));
+                    tracing::warn!("refused {e}");
                     return Ok(Outcome::Partial);
                 }
             };
@@ -277,11 +287,11 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             let stored = prices::store(&store, &prices, replace).await;
             store.close().await;
             stored?;
-            crate::log::info(&format!(
+            tracing::info!(
                 "stored {} instance prices from {}",
                 prices.len(),
                 file.display()
-            ));
+            );
             Ok(Outcome::Complete)
         }
     }
@@ -308,10 +318,10 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         .await?
     else {
         store.close().await;
-        crate::log::warn(&format!(
+        tracing::warn!(
             "another sync of {} is running; nothing done (pass --wait to wait for it)",
             opts.url.redacted()
-        ));
+        );
         return Ok(Outcome::Busy);
     };
     let full = match (args.full, args.prune) {
@@ -326,7 +336,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         max_rps: args.max_rps,
         progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
     };
-    let display = sync_opts.progress.show(crate::log::json_format());
+    let display = sync_opts.progress.show();
     let reports = with_redaction(&store, &flattener, async {
         Ok(sync::sync_all(&store, scopes, flattener.clone(), &sync_opts).await)
     })
@@ -422,16 +432,16 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     store.close().await;
     let report = report?;
     for (path, e) in &unreadable {
-        crate::log::warn(&format!("refused {path}: cannot read: {e}"));
+        tracing::warn!("refused {path}: cannot read: {e}");
     }
     let refused = report.refused.len() + unreadable.len();
-    crate::log::info(&format!(
+    tracing::info!(
         "stored {} job records from {} of {} inputs into {}",
         report.jobs,
         report.inputs - report.refused.len(),
         report.inputs + unreadable.len(),
         opts.url.redacted()
-    ));
+    );
     Ok(if refused == 0 {
         Outcome::Complete
     } else {

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::flatten::{Flattener, JobRecord, NUL_WARNING, RecordError};
@@ -66,9 +67,11 @@ pub async fn load(
     batch: usize,
 ) -> Result<LoadReport, StoreError> {
     let mut report = LoadReport::default();
+    let bar = progress_bar(&inputs);
     for input in inputs {
         report.inputs += 1;
-        let result = match load_one(store, &input, flattener.clone(), batch.max(1)).await {
+        let loaded = load_one(store, &input, flattener.clone(), batch.max(1), bar.clone()).await;
+        let result = match loaded {
             Err(Refusal::Store(e)) if e.is_content() => {
                 Err(locate(store, &input, &flattener, e).await)
             }
@@ -78,12 +81,38 @@ pub async fn load(
             Ok(n) => report.jobs += n,
             Err(Refusal::Store(e)) => return Err(e),
             Err(refusal) => {
-                crate::log::warn(&format!("refused {refusal}; nothing from it was stored"));
+                tracing::warn!("refused {refusal}; nothing from it was stored");
                 report.refused.push(refusal.to_string());
             }
         }
     }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     Ok(report)
+}
+
+/// Inputs below this size load in a few seconds: no bar.
+const BAR_FROM_BYTES: u64 = 32 << 20;
+
+/// A bar of bytes read for large inputs (a spinner for stdin), on a terminal only (see
+/// [`crate::log::bars`]).
+fn progress_bar(inputs: &[Input]) -> Option<ProgressBar> {
+    let size = |i: &Input| match i {
+        Input::Stdin => None,
+        Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+    };
+    let bar = match inputs.iter().map(size).sum::<Option<u64>>() {
+        Some(total) if total < BAR_FROM_BYTES => return None,
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("loading {wide_bar} {bytes}/{total_bytes} {eta}").ok()?,
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} loading {bytes} {binary_bytes_per_sec}")
+                .ok()?,
+        ),
+    };
+    Some(crate::log::bars().add(bar))
 }
 
 /// Finds the record whose content the database refused, by storing the input's records one at
@@ -143,12 +172,14 @@ async fn load_one(
     input: &Input,
     flattener: Arc<Flattener>,
     batch: usize,
+    bar: Option<ProgressBar>,
 ) -> Result<u64, Refusal> {
     let (sender, mut receiver) = mpsc::channel::<Vec<Statement>>(2);
     let backend = store.backend();
     let input = input.clone();
-    let producer =
-        tokio::task::spawn_blocking(move || produce(&input, &flattener, backend, batch, &sender));
+    let producer = tokio::task::spawn_blocking(move || {
+        produce(&input, &flattener, backend, batch, &sender, bar)
+    });
 
     let mut tx = store.begin().await?;
     let mut write_error = None;
@@ -187,12 +218,16 @@ fn produce(
     backend: Backend,
     batch: usize,
     sender: &mpsc::Sender<Vec<Statement>>,
+    bar: Option<ProgressBar>,
 ) -> Result<u64, Refusal> {
     let name = input.to_string();
-    let reader = input.open().map_err(|source| Refusal::Io {
+    let mut reader = input.open().map_err(|source| Refusal::Io {
         input: name.clone(),
         source,
     })?;
+    if let Some(bar) = bar {
+        reader = Box::new(bar.wrap_read(reader));
+    }
     let mut writer = Writer::new(backend);
     let mut send = |jobs: &[JobRecord]| -> Result<(), Refusal> {
         let statements = writer.prepare(jobs)?;
@@ -209,7 +244,7 @@ fn produce(
             source,
         })?;
         if job.replaced_nul {
-            crate::log::warn(&format!("{name}: {at}: {}: {NUL_WARNING}", job.arn));
+            tracing::warn!("{name}: {at}: {}: {NUL_WARNING}", job.arn);
         }
         pending.push(job);
         count += 1;

@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
         Ok(Outcome::Partial) => ExitCode::from(1),
         Ok(Outcome::Busy) => ExitCode::from(3),
         Err(e) => {
-            sagesync::log::emit("error", &format!("{e:#}"), serde_json::Value::Null);
+            tracing::error!("{e:#}");
             ExitCode::from(2)
         }
     }

@@ -176,6 +176,7 @@ async fn tags_come_from_list_tags_when_search_is_denied() {
         );
         assert!(
             stderr(&out).contains("AccessDeniedException")
+                && stderr(&out).contains("(request id standin-")
                 && stderr(&out).contains("tags come from ListTags"),
             "{}",
             stderr(&out)

@@ -8,8 +8,10 @@ use tokio::time::Instant;
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
+use aws_sdk_sagemaker::operation::RequestId;
 use aws_sdk_sagemaker::types::{ResourceType, SearchSortOrder, SortBy, SortOrder};
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::SourceError;
 use super::capture::Capture;
@@ -106,7 +108,8 @@ impl Api {
         const OP: &str = "ListTrainingJobs";
         self.start(&self.calls.list).await;
         let capture = Capture::default();
-        self.client
+        let call = self
+            .client
             .list_training_jobs()
             .max_results(100)
             .sort_by(SortBy::CreationTime)
@@ -114,9 +117,8 @@ impl Api {
             .set_next_token(token)
             .customize()
             .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err(|e| call_error(OP, e))?;
+            .send();
+        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
         let body = capture.json(OP)?;
         let summaries = body["TrainingJobSummaries"]
             .as_array()
@@ -140,15 +142,14 @@ impl Api {
         const OP: &str = "DescribeTrainingJob";
         self.start(&self.calls.describe).await;
         let capture = Capture::default();
-        let result = self
+        let call = self
             .client
             .describe_training_job()
             .training_job_name(name)
             .customize()
             .interceptor(capture.clone())
-            .send()
-            .await;
-        match result {
+            .send();
+        match observed(OP, call).await {
             Ok(_) => Ok(Some(capture.json(OP)?)),
             Err(e) if is_not_found(e.code(), e.message()) => Ok(None),
             Err(e) => Err(call_error(OP, e)),
@@ -163,7 +164,8 @@ impl Api {
         const OP: &str = "Search";
         self.start(&self.calls.search).await;
         let capture = Capture::default();
-        self.client
+        let call = self
+            .client
             .search()
             .resource(ResourceType::TrainingJob)
             .sort_by("CreationTime")
@@ -172,9 +174,8 @@ impl Api {
             .set_next_token(token)
             .customize()
             .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err(|e| call_error(OP, e))?;
+            .send();
+        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
         let mut body = capture.json(OP)?;
         let jobs = match body.get_mut("Results").map(Value::take) {
             Some(Value::Array(results)) => results,
@@ -207,16 +208,16 @@ impl Api {
         loop {
             self.start(&self.calls.list_tags).await;
             let capture = Capture::default();
-            self.client
+            let call = self
+                .client
                 .list_tags()
                 .resource_arn(arn)
                 .max_results(100)
                 .set_next_token(token)
                 .customize()
                 .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
+                .send();
+            observed(OP, call).await.map_err(|e| call_error(OP, e))?;
             let mut body = capture.json(OP)?;
             if let Some(Value::Array(page)) = body.get_mut("Tags").map(Value::take) {
                 tags.extend(page);
@@ -227,6 +228,22 @@ impl Api {
             }
         }
     }
+}
+
+/// Runs one call in a span of its own, so the SDK's retry and throttling events say which call
+/// they belong to, and says at debug level how long it took and the request id.
+async fn observed<T: RequestId>(operation: &'static str, call: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let span = tracing::debug_span!("call", operation);
+    let result = call.instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            request_id = result.request_id(),
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "answered"
+        );
+    });
+    result
 }
 
 /// The token of the next page; an empty one means there is none.
@@ -250,12 +267,16 @@ fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
             && (message.contains("not found") || message.contains("could not find")))
 }
 
-/// The service's code and message when it answered, else the chain of causes, without the
-/// SDK's debug dump.
+/// The service's code and message (and the request id AWS support asks for) when it answered,
+/// else the chain of causes, without the SDK's debug dump.
 fn call_error<E>(operation: &'static str, e: E) -> SourceError
 where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
+    E: std::error::Error + ProvideErrorMetadata + RequestId + 'static,
 {
+    let request = e
+        .request_id()
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default();
     let message = match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
@@ -272,5 +293,8 @@ where
             parts.join(": ")
         }
     };
-    SourceError::Call { operation, message }
+    SourceError::Call {
+        operation,
+        message: message + &request,
+    }
 }

@@ -5,8 +5,6 @@
 //! Both are bookkept in `sagesync_meta` (see its migration), so they happen once per database,
 //! and the re-derivation resumes after a kill from the last batch it committed.
 
-use std::io::IsTerminal;
-
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use sqlx::FromRow;
@@ -100,10 +98,10 @@ impl Store {
                 match job {
                     Ok(job) => jobs.push(job),
                     // Kept as it is: the row is what it was, and the next describe replaces it.
-                    Err(e) => crate::log::warn(&format!(
+                    Err(e) => tracing::warn!(
                         "kept {} as stored: cannot re-derive it from raw: {e}",
                         row.key
-                    )),
+                    ),
                 }
             }
             rewritten += jobs.len() as u64;
@@ -121,17 +119,17 @@ impl Store {
             bar.finish_and_clear();
         }
         if rewritten > 0 {
-            crate::log::info(&format!(
+            tracing::info!(
                 "re-derived {rewritten} stored rows from raw for this version of sagesync"
-            ));
+            );
             self.scrub().await?;
         }
         Ok(rewritten)
     }
 
-    /// A bar on a terminal when there are rows to re-derive.
+    /// A bar on a terminal when there are rows to re-derive (see [`crate::log::bars`]).
     async fn progress_bar(&self) -> Result<Option<ProgressBar>, StoreError> {
-        if !std::io::stderr().is_terminal() {
+        if crate::log::bars().is_hidden() {
             return Ok(None);
         }
         #[derive(FromRow)]
@@ -146,7 +144,7 @@ impl Store {
         if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {eta}") {
             bar.set_style(style);
         }
-        Ok(Some(bar))
+        Ok(Some(crate::log::bars().add(bar)))
     }
 
     async fn flatten_version(&self, tx: Option<&mut Tx>) -> Result<i64, StoreError> {

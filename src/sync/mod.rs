@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 mod progress;
 mod tags;
@@ -58,25 +59,39 @@ pub struct ScopeReport {
 }
 
 impl ScopeReport {
-    /// The closing line of a scope, as text or JSON fields.
+    /// The closing line of a scope: the sentence for people, its figures as fields for JSON.
     pub fn log(&self) {
-        let calls: serde_json::Map<String, Value> = self
-            .calls
-            .iter()
-            .map(|(op, n)| (op.to_string(), Value::from(*n)))
-            .collect();
-        let fields = serde_json::json!({
-            "scope": self.label, "listed": self.listed, "described": self.described,
-            "skipped": self.skipped, "stored": self.stored, "deleted": self.deleted,
-            "failed": self.failed, "calls": calls, "seconds": self.elapsed.as_secs_f64(),
-            "error": self.error,
-        });
-        let level = if self.error.is_some() || self.failed > 0 {
-            "error"
-        } else {
-            "info"
+        let calls = |op: &str| {
+            self.calls
+                .iter()
+                .find(|(name, _)| *name == op)
+                .map_or(0, |(_, n)| *n)
         };
-        crate::log::emit(level, &format!("synced {self}"), fields);
+        macro_rules! summary {
+            ($level:ident) => {
+                tracing::$level!(
+                    scope = %self.label,
+                    listed = self.listed,
+                    described = self.described,
+                    skipped = self.skipped,
+                    stored = self.stored,
+                    deleted = self.deleted,
+                    failed = self.failed,
+                    calls.ListTrainingJobs = calls("ListTrainingJobs"),
+                    calls.DescribeTrainingJob = calls("DescribeTrainingJob"),
+                    calls.ListTags = calls("ListTags"),
+                    calls.Search = calls("Search"),
+                    seconds = self.elapsed.as_secs_f64(),
+                    error = self.error.as_deref(),
+                    "synced {self}"
+                )
+            };
+        }
+        if self.error.is_some() || self.failed > 0 {
+            summary!(error);
+        } else {
+            summary!(info);
+        }
     }
 }
 
@@ -128,7 +143,10 @@ pub async fn sync_all(
     let mut tasks = JoinSet::new();
     for scope in scopes {
         let (store, flattener, opts) = (store.clone(), flattener.clone(), opts.clone());
-        tasks.spawn(async move { sync_scope(&store, scope, &flattener, &opts).await });
+        let span = tracing::info_span!("scope", scope = %scope.label);
+        tasks.spawn(
+            async move { sync_scope(&store, scope, &flattener, &opts).await }.instrument(span),
+        );
     }
     let mut reports = Vec::new();
     while let Some(done) = tasks.join_next().await {

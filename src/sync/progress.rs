@@ -1,15 +1,16 @@
-//! A live count on a terminal: a line per scope (jobs listed, described, stored), redrawn a few
-//! times a second and gone at the end. Nothing at all when stderr is not a terminal (cron,
-//! pipes) or logs are JSON.
+//! The live view of a sync on a terminal: a line per scope (jobs listed, described, stored), or
+//! one line of totals when the scopes would not fit on the screen. Drawn by indicatif on
+//! [`crate::log::bars`], so it never wraps, messages print above it, and nothing is drawn at all
+//! when stderr is not a terminal (cron, pipes), logs are JSON or `-q` is given.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
 
-/// Beyond this many scopes the display is one line of totals, so it never scrolls.
+/// At most this many lines, fewer on a short terminal; beyond, one line of totals.
 const MAX_LINES: usize = 12;
 
 /// One scope's counts.
@@ -73,12 +74,13 @@ impl Progress {
             .unwrap_or_default()
     }
 
-    fn lines(&self) -> Vec<String> {
+    /// What each line says: counts first, so a narrow terminal cuts the label, not the figures.
+    fn lines(&self, max: usize) -> Vec<String> {
         let line = |label: &str, [l, d, s]: [u64; 3], done: bool| {
             let state = if done { " (done)" } else { "" };
-            format!("sagesync: {label}: listed {l}, described {d}, stored {s}{state}")
+            format!("listed {l}, described {d}, stored {s}{state}  {label}")
         };
-        if self.scopes.len() <= MAX_LINES {
+        if self.scopes.len() <= max {
             return self
                 .scopes
                 .iter()
@@ -96,46 +98,80 @@ impl Progress {
             .iter()
             .filter(|c| c.done.load(Ordering::Relaxed))
             .count();
-        let label = format!("{} scopes, {done} done", self.scopes.len());
+        let label = format!("{done} of {} scopes done", self.scopes.len());
         vec![line(&label, total, false)]
     }
 
-    /// Starts redrawing when there is a terminal to draw on.
-    pub fn show(self: &Arc<Self>, json_logs: bool) -> Option<Display> {
-        if json_logs || !std::io::stderr().is_terminal() || self.scopes.is_empty() {
-            return None;
-        }
+    /// Draws the lines until the returned display is dropped (nowhere when there is no
+    /// terminal: see [`crate::log::bars`]).
+    pub fn show(self: &Arc<Self>) -> Display {
+        let bars = crate::log::bars();
+        let rows = console_rows().unwrap_or(MAX_LINES + 2);
+        let max = MAX_LINES.min(rows.saturating_sub(2)).max(1);
+        let style = ProgressStyle::with_template("{spinner} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let lines: Vec<ProgressBar> = self
+            .lines(max)
+            .into_iter()
+            .map(|text| {
+                let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()));
+                bar.set_message(text);
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .collect();
         let p = self.clone();
-        let height = p.lines().len();
+        let shown = lines.clone();
         let task = tokio::spawn(async move {
-            let mut first = true;
             loop {
-                // Back to the first line, then each line cleared and drawn again.
-                let up = if first || height < 2 {
-                    String::new()
-                } else {
-                    format!("\x1b[{}A", height - 1)
-                };
-                first = false;
-                let lines: Vec<String> =
-                    p.lines().iter().map(|l| format!("\r\x1b[2K{l}")).collect();
-                eprint!("{up}{}", lines.join("\n"));
                 tokio::time::sleep(Duration::from_millis(250)).await;
+                for (bar, text) in shown.iter().zip(p.lines(max)) {
+                    bar.set_message(text);
+                }
             }
         });
-        Some(Display { task, height })
+        Display { task, lines }
     }
+}
+
+fn console_rows() -> Option<usize> {
+    console::Term::stderr()
+        .size_checked()
+        .map(|(rows, _)| rows.into())
 }
 
 /// The running display; dropping it clears its lines.
 pub struct Display {
     task: JoinHandle<()>,
-    height: usize,
+    lines: Vec<ProgressBar>,
 }
 
 impl Drop for Display {
     fn drop(&mut self) {
         self.task.abort();
-        eprint!("\r\x1b[2K{}", "\x1b[1A\r\x1b[2K".repeat(self.height - 1));
+        for bar in &self.lines {
+            bar.finish_and_clear();
+            crate::log::bars().remove(bar);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beyond_a_screenful_one_line_of_totals() {
+        let labels: Vec<String> = (0..40).map(|i| format!("default@region-{i}")).collect();
+        let p = Progress::new(labels.iter().map(String::as_str));
+        p.of("default@region-3").stored(5);
+        p.of("default@region-7").stored(2);
+        p.of("default@region-7").done();
+        let lines = p.lines(MAX_LINES);
+        assert_eq!(
+            lines,
+            ["listed 0, described 0, stored 7  1 of 40 scopes done"]
+        );
+        assert_eq!(p.lines(40).len(), 40);
     }
 }

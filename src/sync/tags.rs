@@ -66,9 +66,7 @@ impl SearchTags {
             Ok(page) => page,
             Err(e) => {
                 // Search may be denied by a policy that allows ListTags: carry on without it.
-                crate::log::warn(&format!(
-                    "{label}: {e}; tags come from ListTags for the rest of this scope"
-                ));
+                tracing::warn!("{label}: {e}; tags come from ListTags for the rest of this scope");
                 self.done = true;
                 return;
             }

@@ -149,7 +149,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     let key = self.running.remove(&e.id()).unwrap_or_default();
-                    crate::log::warn(&format!("{}: {key}: the call failed: {e}", report.label));
+                    tracing::warn!("{}: {key}: the call failed: {e}", report.label);
                     report.failed += 1;
                     continue;
                 }
@@ -170,7 +170,7 @@ impl<'a> Worker<'a> {
                     None => continue,
                 },
                 Outcome::Described(Err(e)) | Outcome::Tags(Err(e)) => {
-                    crate::log::warn(&format!("{}: {key}: {e}", report.label));
+                    tracing::warn!("{}: {key}: {e}", report.label);
                     report.failed += 1;
                     continue;
                 }
@@ -178,12 +178,12 @@ impl<'a> Worker<'a> {
             match self.flattener.flatten(doc) {
                 Ok(job) => {
                     if job.replaced_nul {
-                        crate::log::warn(&format!("{}: {}: {NUL_WARNING}", report.label, job.arn));
+                        tracing::warn!("{}: {}: {NUL_WARNING}", report.label, job.arn);
                     }
                     self.pending.push(job)
                 }
                 Err(e) => {
-                    crate::log::warn(&format!("{}: refused {key}: {e}", report.label));
+                    tracing::warn!("{}: refused {key}: {e}", report.label);
                     report.failed += 1;
                 }
             }
@@ -249,7 +249,7 @@ impl<'a> Worker<'a> {
             {
                 Ok(()) => stored += 1,
                 Err(e) if e.is_content() => {
-                    crate::log::warn(&format!("{}: refused {}: {e}", report.label, job.arn));
+                    tracing::warn!("{}: refused {}: {e}", report.label, job.arn);
                     report.failed += 1;
                 }
                 Err(e) => return Err(e.into()),

@@ -295,11 +295,8 @@ fn canonical(v: Value) -> Value {
 pub fn aws_test_env(c: &mut Command) -> &mut Command {
     c.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sagesync-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sagesync-test-credentials",
-        )
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_REGION")
@@ -311,7 +308,8 @@ pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sagesync"));
     c.env_remove("SAGESYNC_DATABASE_URL")
         .env_remove("DATABASE_URL")
-        .env_remove("SAGESYNC_PG_SCHEMA");
+        .env_remove("SAGESYNC_PG_SCHEMA")
+        .env_remove("RUST_LOG");
     c
 }
 

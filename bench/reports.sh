@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The reports benchmark (a benchmark, not a test): generates N jobs (bench/gen_jobs.py), loads them
+# with a release build into a fresh SQLite file and a fresh Postgres schema, and times every canned
+# report and three ad-hoc queries (a hyperparameter by key and value, a tag filter, a JSON member
+# filter) on both, each run as a user would: `sagesync query ... --format csv > /dev/null`, the
+# best of 3 runs, process start and output included.
+#
+#   bench/reports.sh [N]          # default 1000000
+#
+# Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use.
+# BENCH_WORK=DIR keeps the generated jobs and the SQLite file there, and the Postgres schema
+# bench_reports, so a second run with the same N times the queries without loading again (it
+# still runs `migrate` first, which is what an upgrade would do to such a database).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg.sh
+
+N=${1:-1000000}
+if [ -n "${BENCH_WORK:-}" ]; then
+  work=$BENCH_WORK; mkdir -p "$work"; schema=bench_reports
+else
+  work=$(mktemp -d /tmp/sagesync-bench.XXXXXX); schema="bench_$$"
+  on_exit 'rm -rf "$work"'
+fi
+if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
+sagesync=${SAGESYNC:-target/release/sagesync}
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
+
+jobs="$work/jobs-$N.jsonl"
+if [ ! -s "$jobs" ]; then
+  echo "generating $N jobs..." >&2
+  python3 bench/gen_jobs.py "$N" > "$jobs.tmp" && mv "$jobs.tmp" "$jobs"
+fi
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; N=$N"
+
+best_of_3() { # prints the least wall time of three runs of a command, in seconds
+  local best="" s
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    s=$(cat "$work/time")
+    best=$(python3 -c "print(min(float('$s'), float('${best:-inf}')))")
+  done
+  echo "$best"
+}
+
+HP_SQL="SELECT j.training_job_name, j.training_job_status FROM sagemaker_training_job_kv k
+  JOIN sagemaker_training_job j ON j._key = k.training_job_arn
+  WHERE k.kind = 'hyper_parameters' AND k.key = 'eta' AND k.value = '0.1234'"
+TAG_SQL="SELECT count(*) AS jobs, sum(j.billable_time_in_seconds) AS billable_seconds
+  FROM sagemaker_training_job_kv t JOIN sagemaker_training_job j ON j._key = t.training_job_arn
+  WHERE t.kind = 'tags' AND t.key = 'cost-center' AND t.value = '1005'"
+# ->> reads a member alike on both backends (SQLite 3.38+).
+JSON_SQL="SELECT training_job_name, creation_time FROM sagemaker_training_job
+  WHERE resource_config->>'InstanceType' = 'ml.p4d.24xlarge' AND training_job_status = 'Failed'"
+
+for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
+  backend=${url%%:*}
+  db=("$sagesync" --database-url "$url" --pg-schema "$schema")
+  count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 || echo 0)
+  if [ "$count" = "$N" ]; then
+    echo "$backend: reusing $N loaded jobs"
+  else
+    /usr/bin/time -f "%e %M" -o "$work/time" "${db[@]}" load "$jobs" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    read -r s kb < "$work/time"
+    echo "$backend: load  ${s}s  $(python3 -c "print(f'{$N/$s:,.0f}')") jobs/s  peak RSS $((kb / 1024)) MB"
+  fi
+  "${db[@]}" migrate 2>/dev/null
+  run() { # label, then query arguments
+    local label=$1; shift
+    local rows s
+    rows=$("${db[@]}" query "$@" --format csv 2>/dev/null | wc -l)
+    s=$(best_of_3 "${db[@]}" query "$@" --format csv)
+    printf '%-9s %-22s %6.2fs  %8d rows\n' "$backend" "$label" "$s" "$((rows - 1))"
+  }
+  run cost cost
+  run cost-by-tag cost-by-tag --param tag_key=team
+  run failures failures
+  run long-running long-running
+  run security-posture security-posture
+  run spot-savings spot-savings
+  run tuning-leaderboard tuning-leaderboard --param tuning_job=bench-tune-04242
+  run "sql: hyperparameter" --sql "$HP_SQL"
+  run "sql: tag filter" --sql "$TAG_SQL"
+  run "sql: JSON member" --sql "$JSON_SQL"
+done

@@ -1,0 +1,128 @@
+//! What sagesync says on stderr, as an operator reads it: the level flags and RUST_LOG, the SDK's
+//! retries at debug level, request ids, JSON lines, no progress drawing without a terminal, and
+//! nothing secret whatever the level.
+
+mod common;
+
+use common::standin::{EPOCH, StandIn};
+use common::*;
+use serde_json::{Value, json};
+
+const SECRET_KEY: &str = "sagesync-test-secret-0b4c9d7e";
+const ENV_SECRET: &str = "hf_abcdefghijklmnopqrstuvwxyzABCDEF12";
+
+fn sync_with(api: &StandIn, db: &Db, args: &[&str], rust_log: Option<&str>) -> String {
+    let mut c = db.cmd();
+    aws_test_env(&mut c);
+    c.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+    if let Some(dirs) = rust_log {
+        c.env("RUST_LOG", dirs);
+    }
+    let out = c
+        .args([
+            "sync",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &api.url(),
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sagesync sync");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stderr(&out)
+}
+
+#[test]
+fn levels_choose_what_stderr_says_and_nothing_secret_is_ever_in_it() {
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "logged", "count": 4, "first_epoch": EPOCH}),
+    );
+    api.control(
+        "set",
+        json!({"name": "logged-0001", "status": "Completed",
+               "extra": {"Environment": {"HF_TOKEN": ENV_SECRET}}}),
+    );
+    let db = Db::new(Backend::Sqlite);
+
+    let default = sync_with(&api, &db, &["--log-format", "text"], None);
+    assert!(default.contains("synced default@us-east-1"), "{default}");
+    assert!(!default.contains("debug:"), "{default}");
+    assert!(
+        !default.contains('\x1b'),
+        "no progress drawing without a terminal: {default:?}"
+    );
+
+    assert_eq!(sync_with(&api, &db, &["-q"], None), "", "-q: only problems");
+    assert_eq!(
+        sync_with(&api, &db, &[], Some("error")),
+        "",
+        "RUST_LOG wins"
+    );
+
+    // -v: the SDK's retries under throttling, and every call with its request id.
+    api.control("faults", json!({"error_every": 2}));
+    let verbose = sync_with(&api, &db, &["-v", "--full"], None);
+    api.control("faults", json!({"error_every": 0}));
+    assert!(
+        verbose
+            .lines()
+            .any(|l| l.contains("aws_smithy_runtime::client::retries") && l.contains("debug:")),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("answered request_id=\"standin-")
+            || verbose.contains("request_id=standin-"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("scope{scope=default@us-east-1}"),
+        "{verbose}"
+    );
+
+    // JSON lines at every level, spans' fields beside the event's.
+    let json_lines = sync_with(&api, &db, &["-vv", "--log-format", "json", "--full"], None);
+    let lines: Vec<Value> = json_lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["time"].is_string() && l["level"].is_string())
+    );
+    assert!(
+        lines.iter().any(|l| l["operation"] == "ListTrainingJobs"
+            && l["scope"] == "default@us-east-1"
+            && l["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("standin-"))),
+        "{json_lines}"
+    );
+    let summary = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("synced"))
+        })
+        .expect("a summary");
+    assert!(
+        summary["calls"]["ListTrainingJobs"].as_u64() >= Some(1),
+        "{summary}"
+    );
+
+    // Whatever RUST_LOG asks for, the wire (signed requests, response bodies) stays out.
+    let everything = sync_with(&api, &db, &["--full"], Some("trace"));
+    for log in [&default, &verbose, &json_lines, &everything] {
+        assert!(!log.contains(SECRET_KEY), "the secret key leaked");
+        assert!(!log.contains(ENV_SECRET), "an Environment value leaked");
+    }
+    assert!(
+        everything.contains("debug: aws_smithy_runtime"),
+        "RUST_LOG=trace is honoured"
+    );
+}
