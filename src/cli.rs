@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use crate::flatten::{Flattener, Redactor};
 use crate::input;
@@ -386,21 +386,23 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
         query::reports::Report::find(name)
             .ok_or_else(|| query::QueryError::UnknownReport(name.clone()))?;
     }
-    let store = Store::open(opts).await?;
-    let result = match (&args.report, &args.sql) {
-        (Some(name), _) => query::run_report(&store, name, &params).await,
-        (None, Some(sql)) => query::run_sql(&store, sql, &params).await,
-        (None, None) => unreachable!("clap requires a report, --sql or --list"),
-    };
-    store.close().await;
-    let rs = result?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Csv
     });
-    let mut out = std::io::stdout().lock();
-    match query::format::write(&mut out, &rs, format).and_then(|()| out.flush()) {
+    let store = Store::open(opts).await?;
+    // Buffered: stdout alone writes a line at a time, a system call per row.
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut printer = query::format::Printer::new(out, format);
+    let result = match (&args.report, &args.sql) {
+        (Some(name), _) => query::run_report(&store, name, &params, &mut printer).await,
+        (None, Some(sql)) => query::run_sql(&store, sql, &params, &mut printer).await,
+        (None, None) => unreachable!("clap requires a report, --sql or --list"),
+    };
+    store.close().await;
+    result?;
+    match printer.finish() {
         // The reader went away (`| head`): what it wanted was printed. Quiet, like ripgrep.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Complete),
         other => {

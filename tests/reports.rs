@@ -412,6 +412,12 @@ async fn output_formats() {
         );
         // Not a terminal: csv by default.
         assert_eq!(db.run(&["query", "spot-savings"]).stdout, csv.stdout);
+        let lines = db.run(&["query", "spot-savings", "--format", "jsonl"]);
+        let lines = String::from_utf8_lossy(&lines.stdout);
+        let row: serde_json::Value = serde_json::from_str(&lines).expect("one JSON object");
+        assert_eq!(lines.lines().count(), 1);
+        assert_eq!(row["month"], "2024-03");
+        assert_eq!(row["saved_pct"].as_f64(), Some(70.0), "{}", db.name());
         let table = db.run(&["query", "spot-savings", "--format", "table"]);
         assert_eq!(
             String::from_utf8_lossy(&table.stdout),

@@ -1,4 +1,6 @@
-//! Printing a result: aligned tables for people, RFC 4180 CSV and JSON for programs.
+//! Printing a result as its rows arrive: RFC 4180 CSV, a JSON array and JSON Lines stream row by
+//! row, so memory stays flat at any size; the aligned table for people holds the rows to
+//! measure them.
 
 use std::io::Write;
 
@@ -6,23 +8,117 @@ use clap::ValueEnum;
 use serde_json::Value;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::store::read::{Out, ResultSet};
+use crate::store::read::{Out, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
     Csv,
+    /// One array of objects
     Json,
+    /// One object per line
+    Jsonl,
 }
 
-/// Longest cell shown in a table; CSV and JSON always carry whole values.
+/// Longest cell shown in a table; the other formats always carry whole values.
 const MAX_TABLE_CELL: usize = 60;
 
-pub fn write(out: &mut dyn Write, rs: &ResultSet, format: Format) -> std::io::Result<()> {
-    match format {
-        Format::Table => table(out, rs),
-        Format::Csv => csv(out, rs),
-        Format::Json => json(out, rs),
+/// Writes a result to `out` in a format; see [`Sink`]. [`Printer::finish`] writes what ends
+/// it and says whether all of it was written.
+pub struct Printer<W: Write> {
+    state: State<W>,
+    columns: Vec<String>,
+    rows: u64,
+    error: Option<std::io::Error>,
+}
+
+enum State<W: Write> {
+    Table { out: W, rows: Vec<Vec<Out>> },
+    Csv(csv::Writer<W>),
+    Json(W),
+    Lines(W),
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, format: Format) -> Self {
+        let state = match format {
+            Format::Table => State::Table {
+                out,
+                rows: Vec::new(),
+            },
+            Format::Csv => State::Csv(
+                csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(out),
+            ),
+            Format::Json => State::Json(out),
+            Format::Jsonl => State::Lines(out),
+        };
+        Printer {
+            state,
+            columns: Vec::new(),
+            rows: 0,
+            error: None,
+        }
+    }
+
+    /// The first write error, else the end of the output written and flushed.
+    pub fn finish(self) -> std::io::Result<()> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.state {
+            State::Table { mut out, rows } => {
+                table(&mut out, &self.columns, &rows)?;
+                out.flush()
+            }
+            State::Csv(mut w) => w.flush(),
+            State::Json(mut out) => {
+                out.write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
+                out.flush()
+            }
+            State::Lines(mut out) => out.flush(),
+        }
+    }
+
+    fn write_row(&mut self, row: Vec<Out>) -> std::io::Result<()> {
+        let n = self.rows;
+        match &mut self.state {
+            State::Table { rows, .. } => rows.push(row),
+            State::Csv(w) => w.write_record(row.iter().map(text)).map_err(io_error)?,
+            State::Json(out) => {
+                out.write_all(if n == 0 { b"[\n  " } else { b",\n  " })?;
+                out.write_all(object(&self.columns, row).as_bytes())?;
+            }
+            State::Lines(out) => {
+                out.write_all(object(&self.columns, row).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn keep(&mut self, result: std::io::Result<()>) -> Result<(), ()> {
+        result.map_err(|e| {
+            self.error.get_or_insert(e);
+        })
+    }
+}
+
+impl<W: Write> Sink for Printer<W> {
+    fn columns(&mut self, names: &[String]) -> Result<(), ()> {
+        self.columns = names.to_vec();
+        let header = match &mut self.state {
+            State::Csv(w) => w.write_record(names).map_err(io_error),
+            _ => Ok(()),
+        };
+        self.keep(header)
+    }
+
+    fn row(&mut self, row: Vec<Out>) -> Result<(), ()> {
+        let written = self.write_row(row);
+        self.keep(written)
     }
 }
 
@@ -41,9 +137,8 @@ fn is_number(v: &Out) -> bool {
     matches!(v, Out::Int(_) | Out::Float(_) | Out::Decimal(_))
 }
 
-fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
-    let cells: Vec<Vec<String>> = rs
-        .rows
+fn table(out: &mut dyn Write, columns: &[String], rows: &[Vec<Out>]) -> std::io::Result<()> {
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             r.iter()
@@ -52,10 +147,10 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
         })
         .collect();
     let width = |i: usize| {
-        let head = rs.columns[i].width();
+        let head = columns[i].width();
         cells.iter().map(|r| r[i].width()).fold(head, usize::max)
     };
-    let widths: Vec<usize> = (0..rs.columns.len()).map(width).collect();
+    let widths: Vec<usize> = (0..columns.len()).map(width).collect();
     let line = |out: &mut dyn Write, fields: Vec<(String, bool)>| -> std::io::Result<()> {
         let parts: Vec<String> = fields
             .into_iter()
@@ -68,12 +163,12 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
             .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
     };
-    line(out, rs.columns.iter().map(|c| (c.clone(), false)).collect())?;
+    line(out, columns.iter().map(|c| (c.clone(), false)).collect())?;
     line(
         out,
         widths.iter().map(|&w| ("-".repeat(w), false)).collect(),
     )?;
-    for (row, values) in cells.into_iter().zip(&rs.rows) {
+    for (row, values) in cells.into_iter().zip(rows) {
         line(
             out,
             row.into_iter()
@@ -85,8 +180,8 @@ fn table(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
     writeln!(
         out,
         "({} row{})",
-        rs.rows.len(),
-        if rs.rows.len() == 1 { "" } else { "s" }
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
     )
 }
 
@@ -108,17 +203,6 @@ fn clip(s: &str) -> String {
     cut
 }
 
-fn csv(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    w.write_record(&rs.columns).map_err(io_error)?;
-    for row in &rs.rows {
-        w.write_record(row.iter().map(text)).map_err(io_error)?;
-    }
-    w.flush()
-}
-
 /// The I/O error under a CSV error, kept as it is so a closed pipe is still seen as one.
 fn io_error(e: csv::Error) -> std::io::Error {
     match e.into_kind() {
@@ -127,31 +211,27 @@ fn io_error(e: csv::Error) -> std::io::Error {
     }
 }
 
-/// An array of objects, keys in column order, numbers as numbers.
-fn json(out: &mut dyn Write, rs: &ResultSet) -> std::io::Result<()> {
-    let mut s = String::from("[");
-    for (n, row) in rs.rows.iter().enumerate() {
-        s.push_str(if n == 0 { "\n  {" } else { ",\n  {" });
-        for (i, (col, v)) in rs.columns.iter().zip(row).enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&Value::String(col.clone()).to_string());
-            s.push_str(": ");
-            s.push_str(&json_value(v).to_string());
+/// One row as a JSON object, keys in column order, numbers as numbers.
+fn object(columns: &[String], row: Vec<Out>) -> String {
+    let mut s = String::from("{");
+    for (i, (col, v)) in columns.iter().zip(row).enumerate() {
+        if i > 0 {
+            s.push_str(", ");
         }
-        s.push('}');
+        s.push_str(&Value::String(col.clone()).to_string());
+        s.push_str(": ");
+        s.push_str(&json_value(v).to_string());
     }
-    s.push_str(if rs.rows.is_empty() { "]\n" } else { "\n]\n" });
-    out.write_all(s.as_bytes())
+    s.push('}');
+    s
 }
 
-fn json_value(v: &Out) -> Value {
+fn json_value(v: Out) -> Value {
     match v {
         Out::Null => Value::Null,
-        Out::Bool(b) => Value::Bool(*b),
-        Out::Int(i) => Value::from(*i),
-        Out::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Out::Bool(b) => Value::Bool(b),
+        Out::Int(i) => Value::from(i),
+        Out::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         // Exact decimals (Postgres numeric): an integer stays an integer, the rest become floats.
         Out::Decimal(d) => match d.parse::<i64>() {
             Ok(i) => Value::from(i),
@@ -159,10 +239,10 @@ fn json_value(v: &Out) -> Value {
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
-                .map_or_else(|| Value::String(d.clone()), Value::Number),
+                .map_or(Value::String(d), Value::Number),
         },
-        Out::Text(t) => Value::String(t.clone()),
-        Out::Json(j) => j.clone(),
+        Out::Text(t) => Value::String(t),
+        Out::Json(j) => j,
     }
 }
 
@@ -170,24 +250,28 @@ fn json_value(v: &Out) -> Value {
 mod tests {
     use super::*;
 
-    fn sample() -> ResultSet {
-        ResultSet {
-            columns: vec!["name".into(), "hours".into(), "note".into()],
-            rows: vec![
-                vec![
-                    Out::Text("a".into()),
-                    Out::Float(8.0),
-                    Out::Text("x, \"y\"".into()),
-                ],
-                vec![Out::Text("long-name".into()), Out::Int(16), Out::Null],
-            ],
+    fn render_rows(f: Format, columns: &[&str], rows: Vec<Vec<Out>>) -> String {
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, f);
+        let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        p.columns(&names).unwrap();
+        for r in rows {
+            p.row(r).unwrap();
         }
+        p.finish().unwrap();
+        String::from_utf8(buf).unwrap()
     }
 
     fn render(f: Format) -> String {
-        let mut buf = Vec::new();
-        write(&mut buf, &sample(), f).unwrap();
-        String::from_utf8(buf).unwrap()
+        let rows = vec![
+            vec![
+                Out::Text("a".into()),
+                Out::Float(8.0),
+                Out::Text("x, \"y\"".into()),
+            ],
+            vec![Out::Text("long-name".into()), Out::Int(16), Out::Null],
+        ];
+        render_rows(f, &["name", "hours", "note"], rows)
     }
 
     #[test]
@@ -204,20 +288,27 @@ mod tests {
         assert_eq!(j[0]["hours"], 8.0);
         assert_eq!(j[1]["hours"], 16);
         assert!(j[1]["note"].is_null());
+        let lines: Vec<Value> = render(Format::Jsonl)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["name"], "long-name");
+        assert_eq!(render_rows(Format::Json, &["a"], vec![]), "[]\n");
+        assert_eq!(render_rows(Format::Jsonl, &["a"], vec![]), "");
+        assert_eq!(render_rows(Format::Csv, &["a"], vec![]), "a\r\n");
     }
 
     #[test]
     fn tables_align_by_display_width() {
-        let rs = ResultSet {
-            columns: vec!["name".into(), "n".into()],
-            rows: vec![
+        let text = render_rows(
+            Format::Table,
+            &["name", "n"],
+            vec![
                 vec![Out::Text("日本語".into()), Out::Int(1)],
                 vec![Out::Text("abc".into()), Out::Int(22)],
             ],
-        };
-        let mut buf = Vec::new();
-        write(&mut buf, &rs, Format::Table).unwrap();
-        let text = String::from_utf8(buf).unwrap();
+        );
         let widths: Vec<usize> = text.lines().take(4).map(UnicodeWidthStr::width).collect();
         assert_eq!(widths, [9, 10, 10, 10], "{text}");
         let clipped = clip(&"語".repeat(40)).width();

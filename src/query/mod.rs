@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use reports::{PRICE_COLUMNS, REPORTS, Report};
 
-use crate::store::read::{Out, ResultSet};
+use crate::store::read::{Out, Sink};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +66,13 @@ pub fn list() -> String {
     s
 }
 
+/// Runs a report, handing its rows to `sink` as they come; returns how many.
 pub async fn run_report(
     store: &Store,
     name: &str,
     given: &BTreeMap<String, String>,
-) -> Result<ResultSet, QueryError> {
+    sink: &mut dyn Sink,
+) -> Result<u64, QueryError> {
     let report = Report::find(name).ok_or_else(|| QueryError::UnknownReport(name.to_string()))?;
     let declared = report.params();
     if let Some(extra) = given
@@ -109,23 +111,26 @@ pub async fn run_report(
         }
         values.push(value);
     }
-    let mut rs = store.fetch_read_only(&sql, &values).await?;
-    if rs
-        .columns
-        .iter()
-        .any(|c| PRICE_COLUMNS.contains(&c.as_str()))
-        && !has_prices(store).await?
-    {
-        drop_columns(&mut rs, PRICE_COLUMNS);
-    }
-    Ok(rs)
+    let dropped: &[&str] = if has_prices(store).await? {
+        &[]
+    } else {
+        PRICE_COLUMNS
+    };
+    let mut sink = Without {
+        sink,
+        names: dropped,
+        keep: Vec::new(),
+    };
+    Ok(store.stream_read_only(&sql, &values, &mut sink).await?)
 }
 
+/// Runs SQL of the user's, handing its rows to `sink` as they come; returns how many.
 pub async fn run_sql(
     store: &Store,
     sql: &str,
     given: &BTreeMap<String, String>,
-) -> Result<ResultSet, QueryError> {
+    sink: &mut dyn Sink,
+) -> Result<u64, QueryError> {
     let (sql, names) = params::rewrite(sql, store.backend());
     if let Some(extra) = given.keys().find(|k| !names.contains(k)) {
         let accepted = if names.is_empty() {
@@ -147,7 +152,7 @@ pub async fn run_sql(
         })?;
         values.push(Some(v));
     }
-    Ok(store.fetch_read_only(&sql, &values).await?)
+    Ok(store.stream_read_only(&sql, &values, sink).await?)
 }
 
 async fn has_prices(store: &Store) -> Result<bool, StoreError> {
@@ -157,18 +162,34 @@ async fn has_prices(store: &Store) -> Result<bool, StoreError> {
     Ok(matches!(rs.rows.first().and_then(|r| r.first()), Some(Out::Int(n)) if *n > 0))
 }
 
-fn drop_columns(rs: &mut ResultSet, names: &[&str]) {
-    let keep: Vec<bool> = rs
-        .columns
-        .iter()
-        .map(|c| !names.contains(&c.as_str()))
-        .collect();
-    fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
-        let mut flags = keep.iter();
-        v.retain(|_| flags.next().copied().unwrap_or(true));
+/// A sink that never sees the columns named (the dollar figures when there are no prices).
+struct Without<'a> {
+    sink: &'a mut dyn Sink,
+    names: &'a [&'a str],
+    keep: Vec<bool>,
+}
+
+impl Sink for Without<'_> {
+    fn columns(&mut self, names: &[String]) -> Result<(), ()> {
+        self.keep = names
+            .iter()
+            .map(|c| !self.names.contains(&c.as_str()))
+            .collect();
+        let kept: Vec<String> = names
+            .iter()
+            .zip(&self.keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c.clone())
+            .collect();
+        self.sink.columns(&kept)
     }
-    filter(&mut rs.columns, &keep);
-    for row in &mut rs.rows {
-        filter(row, &keep);
+
+    fn row(&mut self, row: Vec<Out>) -> Result<(), ()> {
+        let mut flags = self.keep.iter();
+        let row = row
+            .into_iter()
+            .filter(|_| flags.next().copied().unwrap_or(true))
+            .collect();
+        self.sink.row(row)
     }
 }

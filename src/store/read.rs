@@ -50,16 +50,18 @@ impl Store {
         }
     }
 
-    /// [`Store::fetch`] for SQL that is not sagesync's own (`query`): read-only (SQLite
-    /// `query_only`, a Postgres read-only transaction), so a statement that writes is refused
-    /// by the database; and the columns are named even when no row comes back.
-    pub async fn fetch_read_only(
+    /// Runs SQL that is not sagesync's own (`query`), handing each row to `sink` as it comes, so
+    /// memory stays flat however many rows there are. Read-only (SQLite `query_only`, a
+    /// Postgres read-only transaction), so a statement that writes is refused by the database;
+    /// and the columns are named even when no row comes back. Returns the rows handed over.
+    pub async fn stream_read_only(
         &self,
         sql: &str,
         params: &[Option<String>],
-    ) -> Result<ResultSet, StoreError> {
-        let text = sqlx::AssertSqlSafe(sql.to_string());
-        Ok(match self {
+        sink: &mut dyn Sink,
+    ) -> Result<u64, StoreError> {
+        let text = || sqlx::AssertSqlSafe(sql.to_string());
+        match self {
             Store::Sqlite(pool) => {
                 // A connection of its own, closed after: query_only must not outlive this query.
                 let mut conn = pool.acquire().await?.detach();
@@ -75,50 +77,83 @@ impl Store {
                 sqlx::query("PRAGMA query_only = ON")
                     .execute(&mut conn)
                     .await?;
-                let q = sqlx::query_with(text, text_args::<sqlx::Sqlite>(params)?);
-                let rows = q.fetch_all(&mut conn).await;
-                let rs = match rows {
-                    Ok(rows) if rows.is_empty() => Ok(ResultSet {
-                        columns: described(
-                            conn.describe(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
-                                sql.to_string(),
-                            )))
-                            .await?,
-                        ),
-                        rows: Vec::new(),
-                    }),
-                    Ok(rows) => decode_all(&rows, sqlite_cell),
-                    Err(e) => Err(read_only_error(e)),
-                };
+                let result = async {
+                    let q = sqlx::query_with(text(), text_args::<sqlx::Sqlite>(params)?);
+                    let n = match drain(q.fetch(&mut conn), sqlite_cell, sink).await? {
+                        Some(n) => n,
+                        None => {
+                            let d = conn
+                                .describe(sqlx::SqlSafeStr::into_sql_str(text()))
+                                .await?;
+                            sink.columns(&described(d)).ok();
+                            0
+                        }
+                    };
+                    Ok(n)
+                }
+                .await;
                 conn.close().await.ok();
-                rs?
+                result
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("SET TRANSACTION READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let q = sqlx::query_with(text, text_args::<sqlx::Postgres>(params)?);
-                let rows = q.fetch_all(&mut *tx).await.map_err(read_only_error)?;
-                let rs = if rows.is_empty() {
-                    ResultSet {
-                        columns: described(
-                            (&mut *tx)
-                                .describe(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
-                                    sql.to_string(),
-                                )))
-                                .await?,
-                        ),
-                        rows: Vec::new(),
+                let q = sqlx::query_with(text(), text_args::<sqlx::Postgres>(params)?);
+                let streamed = drain(q.fetch(&mut *tx), pg_cell, sink).await?;
+                let n = match streamed {
+                    Some(n) => n,
+                    None => {
+                        let d = (&mut *tx)
+                            .describe(sqlx::SqlSafeStr::into_sql_str(text()))
+                            .await?;
+                        sink.columns(&described(d)).ok();
+                        0
                     }
-                } else {
-                    decode_all(&rows, pg_cell)?
                 };
                 tx.rollback().await?;
-                rs
+                Ok(n)
             }
-        })
+        }
     }
+}
+
+/// Where [`Store::stream_read_only`] hands the result. A sink that cannot take more (the reader
+/// of stdout went away) answers an error, which stops the query; the sink keeps it to report.
+pub trait Sink {
+    fn columns(&mut self, names: &[String]) -> Result<(), ()>;
+    fn row(&mut self, row: Vec<Out>) -> Result<(), ()>;
+}
+
+/// Hands every row of a stream to the sink; `None` when there was no row (so no column names).
+async fn drain<'s, R: Row>(
+    mut rows: futures_util::stream::BoxStream<'s, Result<R, sqlx::Error>>,
+    cell: fn(&R, usize, Option<Kind>) -> Result<Out, StoreError>,
+    sink: &mut dyn Sink,
+) -> Result<Option<u64>, StoreError> {
+    use futures_util::TryStreamExt;
+    let mut kinds: Option<Vec<Option<Kind>>> = None;
+    let mut n = 0;
+    while let Some(row) = rows.try_next().await.map_err(read_only_error)? {
+        let kinds = match &mut kinds {
+            Some(k) => &*k,
+            None => {
+                let names = column_names(&row);
+                let k = kinds.insert(schema_kinds(&names));
+                if sink.columns(&names).is_err() {
+                    return Ok(Some(n));
+                }
+                &*k
+            }
+        };
+        let out = decode_row(&row, cell, kinds)?;
+        n += 1;
+        if sink.row(out).is_err() {
+            break;
+        }
+    }
+    Ok(kinds.map(|_| n))
 }
 
 fn described<DB: sqlx::Database>(d: sqlx::Describe<DB>) -> Vec<String> {
@@ -147,24 +182,35 @@ fn decode_all<R: Row>(
     rows: &[R],
     cell: fn(&R, usize, Option<Kind>) -> Result<Out, StoreError>,
 ) -> Result<ResultSet, StoreError> {
-    let columns: Vec<String> = rows
-        .first()
-        .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
-        .unwrap_or_default();
-    // What each result column is in sagesync's schema, looked up once per result.
-    let kinds: Vec<Option<Kind>> = columns
-        .iter()
-        .map(|name| COLUMNS.iter().find(|c| c.name == name).map(|c| c.kind))
-        .collect();
+    let columns = rows.first().map(column_names).unwrap_or_default();
+    let kinds = schema_kinds(&columns);
     let rows = rows
         .iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| cell(r, i, kinds.get(i).copied().flatten()))
-                .collect::<Result<Vec<_>, _>>()
-        })
+        .map(|r| decode_row(r, cell, &kinds))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ResultSet { columns, rows })
+}
+
+fn column_names<R: Row>(row: &R) -> Vec<String> {
+    row.columns().iter().map(|c| c.name().to_string()).collect()
+}
+
+/// What each result column is in sagesync's schema, looked up once per result.
+fn schema_kinds(columns: &[String]) -> Vec<Option<Kind>> {
+    columns
+        .iter()
+        .map(|name| COLUMNS.iter().find(|c| c.name == name).map(|c| c.kind))
+        .collect()
+}
+
+fn decode_row<R: Row>(
+    row: &R,
+    cell: fn(&R, usize, Option<Kind>) -> Result<Out, StoreError>,
+    kinds: &[Option<Kind>],
+) -> Result<Vec<Out>, StoreError> {
+    (0..row.len())
+        .map(|i| cell(row, i, kinds.get(i).copied().flatten()))
+        .collect()
 }
 
 fn sqlite_cell(
