@@ -5,6 +5,7 @@ pub mod params;
 pub mod reports;
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use reports::{PRICE_COLUMNS, REPORTS, Report};
 
@@ -170,7 +171,7 @@ struct Without<'a> {
 }
 
 impl Sink for Without<'_> {
-    fn columns(&mut self, names: &[String]) -> Result<(), ()> {
+    fn columns(&mut self, names: &[String]) -> ControlFlow<()> {
         self.keep = names
             .iter()
             .map(|c| !self.names.contains(&c.as_str()))
@@ -184,7 +185,7 @@ impl Sink for Without<'_> {
         self.sink.columns(&kept)
     }
 
-    fn row(&mut self, row: Vec<Out>) -> Result<(), ()> {
+    fn row(&mut self, row: Vec<Out>) -> ControlFlow<()> {
         let mut flags = self.keep.iter();
         let row = row
             .into_iter()

@@ -1,6 +1,8 @@
 //! Running a read-only query and decoding whatever columns it returns, on either backend, into
 //! plain values the output formats can print.
 
+use std::ops::ControlFlow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
@@ -85,7 +87,7 @@ impl Store {
                             let d = conn
                                 .describe(sqlx::SqlSafeStr::into_sql_str(text()))
                                 .await?;
-                            sink.columns(&described(d)).ok();
+                            let _ = sink.columns(&described(d));
                             0
                         }
                     };
@@ -108,7 +110,7 @@ impl Store {
                         let d = (&mut *tx)
                             .describe(sqlx::SqlSafeStr::into_sql_str(text()))
                             .await?;
-                        sink.columns(&described(d)).ok();
+                        let _ = sink.columns(&described(d));
                         0
                     }
                 };
@@ -120,10 +122,10 @@ impl Store {
 }
 
 /// Where [`Store::stream_read_only`] hands the result. A sink that cannot take more (the reader
-/// of stdout went away) answers an error, which stops the query; the sink keeps it to report.
+/// of stdout went away) answers `Break`, which stops the query; the sink keeps the why.
 pub trait Sink {
-    fn columns(&mut self, names: &[String]) -> Result<(), ()>;
-    fn row(&mut self, row: Vec<Out>) -> Result<(), ()>;
+    fn columns(&mut self, names: &[String]) -> ControlFlow<()>;
+    fn row(&mut self, row: Vec<Out>) -> ControlFlow<()>;
 }
 
 /// Hands every row of a stream to the sink; `None` when there was no row (so no column names).
@@ -141,7 +143,7 @@ async fn drain<'s, R: Row>(
             None => {
                 let names = column_names(&row);
                 let k = kinds.insert(schema_kinds(&names));
-                if sink.columns(&names).is_err() {
+                if sink.columns(&names).is_break() {
                     return Ok(Some(n));
                 }
                 &*k
@@ -149,7 +151,7 @@ async fn drain<'s, R: Row>(
         };
         let out = decode_row(&row, cell, kinds)?;
         n += 1;
-        if sink.row(out).is_err() {
+        if sink.row(out).is_break() {
             break;
         }
     }
