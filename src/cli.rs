@@ -41,8 +41,8 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
-    /// More detail on stderr: -v adds the SDK's retries and throttling, -vv every call
-    /// (RUST_LOG, when set, chooses instead)
+    /// More detail on stderr: -v adds each API call with its request id and the SDK's retries
+    /// and throttling, -vv every call phase and SQL statement (RUST_LOG, when set, chooses instead)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
