@@ -508,12 +508,7 @@ fn a_closed_postgres_port_fails_at_once_with_the_reason_printed_once() {
 #[tokio::test]
 async fn migrate_re_derives_rows_from_raw_when_the_mapping_changed() {
     for db in backends() {
-        assert_eq!(
-            db.run(&["load", examples_dir().to_str().unwrap()])
-                .status
-                .code(),
-            Some(0)
-        );
+        db.load_examples();
         let want = db.dump().await;
         let synced: Vec<Value> = db
             .jobs(true)

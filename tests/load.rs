@@ -156,12 +156,7 @@ async fn examples_fill_every_table_as_specified() {
 async fn both_backends_store_the_same_rows() {
     let [sqlite, pg]: [Db; 2] = backends().try_into().ok().unwrap();
     for db in [&sqlite, &pg] {
-        assert_eq!(
-            db.run(&["load", examples_dir().to_str().unwrap()])
-                .status
-                .code(),
-            Some(0)
-        );
+        db.load_examples();
     }
     assert_eq!(sqlite.dump().await, pg.dump().await);
 }
@@ -432,12 +427,7 @@ async fn bad_files_are_refused_whole_and_the_rest_still_loads() {
 #[tokio::test]
 async fn a_refused_file_does_not_touch_jobs_already_stored() {
     for db in backends() {
-        assert_eq!(
-            db.run(&["load", examples_dir().to_str().unwrap()])
-                .status
-                .code(),
-            Some(0)
-        );
+        db.load_examples();
         let before = db.dump().await;
         let mut changed = example_jobs_api_form().remove(0);
         changed["HyperParameters"] = json!({});

@@ -84,6 +84,18 @@ impl Db {
         out
     }
 
+    /// Loads examples/jobs, which must succeed.
+    pub fn load_examples(&self) {
+        let out = self.run(&["load", examples_dir().to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            self.name(),
+            stderr(&out)
+        );
+    }
+
     pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         let mut child = self
             .cmd()

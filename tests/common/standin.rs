@@ -78,8 +78,14 @@ impl StandIn {
     }
 
     pub fn sync(&self, db: &Db, extra: &[&str]) -> Output {
+        self.sync_with_env(db, extra, &[])
+    }
+
+    /// [`StandIn::sync`] with environment variables set over the test environment.
+    pub fn sync_with_env(&self, db: &Db, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = db.cmd();
         aws_test_env(&mut c);
+        c.envs(env.iter().copied());
         let out = c
             .args([
                 "sync",
