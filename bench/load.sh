@@ -7,6 +7,8 @@
 #   bench/load.sh [N] [N_MEM] [NAIVE_SAMPLE]     # defaults: 100000 500000 10000
 #
 # Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use.
+# SAGESYNC=path measures that binary instead of building one (to compare two versions), and
+# N_MEM 0 and NAIVE_SAMPLE 0 leave out the memory run and the naive loader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -17,9 +19,14 @@ SAMPLE=${3:-10000}
 work=$(mktemp -d /tmp/sagesync-bench.XXXXXX)
 on_exit 'rm -rf "$work"'
 
-cargo build --release --quiet
-sagesync=target/release/sagesync
-if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
+if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
+sagesync=${SAGESYNC:-target/release/sagesync}
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then
+  start_throwaway_pg BENCH_DATABASE_URL
+elif command -v psql >/dev/null; then
+  # A server of the user's own: leave nothing behind in it.
+  on_exit 'psql -q "$BENCH_DATABASE_URL" -c "DROP SCHEMA IF EXISTS bench_$$ CASCADE" >/dev/null 2>&1 || true'
+fi
 
 rate() { python3 -c "print(f'{$1/$2:,.0f}')"; }
 timed() { # prints "seconds peak_kb" of a command
@@ -38,9 +45,11 @@ sqlite_rate=$(python3 -c "print($N/$s)")
 read -r s kb < <(timed "$sagesync" --database-url "$BENCH_DATABASE_URL" --pg-schema "bench_$$" load "$work/jobs.jsonl")
 echo "sagesync load, Postgres: N=$N  ${s}s  $(rate "$N" "$s") jobs/s  peak RSS $((kb / 1024)) MB"
 
-head -n "$SAMPLE" "$work/jobs.jsonl" > "$work/sample.jsonl"
-read -r s _ < <(timed python3 bench/naive_load.py "$work/sample.jsonl" "$work/naive.db")
-echo "naive Python loader:     N=$SAMPLE  ${s}s  $(rate "$SAMPLE" "$s") jobs/s  (sagesync is $(python3 -c "print(f'{$sqlite_rate/($SAMPLE/$s):.1f}')")x faster)"
+if [ "$SAMPLE" -gt 0 ]; then
+  head -n "$SAMPLE" "$work/jobs.jsonl" > "$work/sample.jsonl"
+  read -r s _ < <(timed python3 bench/naive_load.py "$work/sample.jsonl" "$work/naive.db")
+  echo "naive Python loader:     N=$SAMPLE  ${s}s  $(rate "$SAMPLE" "$s") jobs/s  (sagesync is $(python3 -c "print(f'{$sqlite_rate/($SAMPLE/$s):.1f}')")x faster)"
+fi
 
 if [ "$N_MEM" -gt 0 ]; then
   rm -f "$work/jobs.jsonl" "$work"/bench.db*

@@ -1,18 +1,30 @@
 -- description: Billable instance-hours by month and by the value of one tag; untagged jobs form their own group
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours count as in the cost report.
+-- (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
+WITH usage AS (
+    SELECT month, json_extract(tags, '$."' || :tag_key || '"') AS tag_value, instance_type, region,
+           count(*) AS jobs, sum(billable_instance_seconds) AS seconds
+    FROM sagemaker_training_job_instance_usage
+    WHERE seq = 0
+    GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT month, json_extract(tags, '$."' || :tag_key || '"'), instance_type, region,
+           count(DISTINCT training_job_arn), sum(billable_instance_seconds)
+    FROM sagemaker_training_job_instance_usage
+    WHERE seq > 0
+    GROUP BY 1, 2, 3, 4
+)
 SELECT
-    substr(coalesce(u.training_start_time, u.creation_time), 1, 7) AS month,
-    coalesce(t.value, '(untagged)') AS tag_value,
-    count(DISTINCT u.training_job_arn) AS jobs,
-    sum(u.billable_instance_seconds) AS billable_instance_seconds,
-    round(sum(u.billable_instance_seconds) / 3600.0, 3) AS instance_hours,
+    u.month,
+    coalesce(u.tag_value, '(untagged)') AS tag_value,
+    sum(u.jobs) AS jobs,
+    sum(u.seconds) AS billable_instance_seconds,
+    round(sum(u.seconds) / 3600.0, 3) AS instance_hours,
     CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
-        THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour)), 2)
+        THEN round(sum(u.seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour)), 2)
     END AS estimated_usd
-FROM sagemaker_training_job_instance_usage u
-LEFT JOIN sagemaker_training_job_kv t
-    ON t.training_job_arn = u.training_job_arn AND t.kind = 'tags' AND t.key = :tag_key
+FROM usage u
 LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
 LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
 GROUP BY 1, 2

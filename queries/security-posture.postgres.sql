@@ -1,21 +1,28 @@
--- description: Jobs missing at least one of network isolation, inter-container encryption, a VPC, a volume KMS key, an output KMS key
--- Jobs the API no longer returns (deleted_at set) are left out.
-SELECT training_job_name, region, training_job_status, network_isolation, inter_container_encryption,
-       vpc, volume_kms_key, output_kms_key
+-- description: Per account and region: jobs, and how many lack network isolation, inter-container encryption, a VPC, a volume KMS key, an output KMS key
+-- Jobs the API no longer returns (deleted_at set) are left out. missing_any counts the jobs that
+-- lack at least one; security-findings lists them.
+SELECT
+    account_id,
+    region,
+    count(*)::bigint AS jobs,
+    sum(no_isolation)::bigint AS without_network_isolation,
+    sum(no_encryption)::bigint AS without_inter_container_encryption,
+    sum(no_vpc)::bigint AS without_vpc,
+    sum(no_volume_kms)::bigint AS without_volume_kms_key,
+    sum(no_output_kms)::bigint AS without_output_kms_key,
+    sum(greatest(no_isolation, no_encryption, no_vpc, no_volume_kms, no_output_kms))::bigint AS missing_any
 FROM (
     SELECT
-        training_job_name,
+        account_id,
         region,
-        training_job_status,
-        creation_time,
-        CASE WHEN coalesce(enable_network_isolation, false) THEN 'yes' ELSE 'no' END AS network_isolation,
-        CASE WHEN coalesce(enable_inter_container_traffic_encryption, false) THEN 'yes' ELSE 'no' END AS inter_container_encryption,
-        CASE WHEN jsonb_typeof(vpc_config->'Subnets') = 'array' AND jsonb_array_length(vpc_config->'Subnets') > 0
-            THEN 'yes' ELSE 'no' END AS vpc,
-        CASE WHEN coalesce(resource_config->>'VolumeKmsKeyId', '') <> '' THEN 'yes' ELSE 'no' END AS volume_kms_key,
-        CASE WHEN coalesce(output_data_config->>'KmsKeyId', '') <> '' THEN 'yes' ELSE 'no' END AS output_kms_key
+        (NOT coalesce(enable_network_isolation, false))::int AS no_isolation,
+        (NOT coalesce(enable_inter_container_traffic_encryption, false))::int AS no_encryption,
+        (NOT (jsonb_typeof(vpc_config->'Subnets') = 'array' AND jsonb_array_length(vpc_config->'Subnets') > 0)
+            OR vpc_config IS NULL)::int AS no_vpc,
+        (coalesce(resource_config->>'VolumeKmsKeyId', '') = '')::int AS no_volume_kms,
+        (coalesce(output_data_config->>'KmsKeyId', '') = '')::int AS no_output_kms
     FROM sagemaker_training_job
     WHERE deleted_at IS NULL
 ) s
-WHERE 'no' IN (network_isolation, inter_container_encryption, vpc, volume_kms_key, output_kms_key)
-ORDER BY creation_time DESC, training_job_name
+GROUP BY 1, 2
+ORDER BY 1, 2

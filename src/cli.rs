@@ -155,9 +155,15 @@ pub struct SyncArgs {
     #[arg(long)]
     pub prune: bool,
 
-    /// When another sync of this database is running, wait for it instead of exiting with status 3
+    /// When another sync holds a scope (or, on SQLite, the database), wait for it instead of
+    /// skipping it; without --wait, a sync that finds every scope taken exits with status 3
     #[arg(long)]
     pub wait: bool,
+
+    /// Scopes synced at once by this process; several processes on one Postgres database share
+    /// the scopes between them
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub scope_concurrency: usize,
 
     /// Most API calls per second sagesync starts in each scope (default: no limit of its own;
     /// the SDK's adaptive retry still slows down when throttled)
@@ -233,7 +239,7 @@ pub enum Outcome {
     Complete,
     /// Some inputs were refused; the rest were stored.
     Partial,
-    /// Another sync of the same database is running; nothing was done.
+    /// Other syncs hold the database (SQLite) or every scope (Postgres); nothing was done.
     Busy,
 }
 
@@ -313,8 +319,8 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     };
     let scopes = source::client::scopes(&client_opts).await?;
     let store = Store::open(opts).await?;
-    let Some(_lock) = store
-        .sync_lock(opts.url.as_str(), &opts.pg_schema, args.wait)
+    let Some(locks) = store
+        .scope_locks(opts.url.as_str(), &opts.pg_schema, args.wait)
         .await?
     else {
         store.close().await;
@@ -332,13 +338,22 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     let sync_opts = SyncOptions {
         full,
         concurrency: args.concurrency,
+        scope_concurrency: args.scope_concurrency,
+        wait: args.wait,
         batch: args.batch_size.max(1),
         max_rps: args.max_rps,
         progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
     };
     let display = sync_opts.progress.show();
     let reports = with_redaction(&store, &flattener, async {
-        Ok(sync::sync_all(&store, scopes, flattener.clone(), &sync_opts).await)
+        Ok(sync::sync_all(
+            &store,
+            scopes,
+            flattener.clone(),
+            &sync_opts,
+            Arc::new(locks),
+        )
+        .await)
     })
     .await;
     drop(display);
@@ -348,6 +363,15 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     for r in &reports {
         complete &= r.error.is_none() && r.failed == 0;
         r.log();
+    }
+    // Nothing done here because others are at it; scopes they completed since this run started
+    // are as current as this run would make them, so those alone are not "busy".
+    let held = |r: &sync::ScopeReport| matches!(r.elsewhere, Some(sync::Elsewhere::Held(_)));
+    if reports.iter().any(held) && reports.iter().all(|r| r.elsewhere.is_some()) {
+        tracing::warn!(
+            "other workers hold every scope not synced since this run started; nothing done here (pass --wait to wait for them)"
+        );
+        return Ok(Outcome::Busy);
     }
     Ok(if complete {
         Outcome::Complete

@@ -54,7 +54,7 @@ fn fixtures() -> Vec<Value> {
     };
     vec![
         // 3 instances, spot, 288 billable of 960 training seconds: 864 instance-seconds, 70 % saved.
-        // Everything secure: it must not appear in security-posture.
+        // Everything secure: it must not appear in security-findings.
         job(
             "spot-xgb",
             "2024-03-05T08:00:00Z",
@@ -328,17 +328,38 @@ async fn spot_savings_failures_and_long_running() {
 }
 
 #[tokio::test]
-async fn security_posture_lists_only_jobs_missing_something() {
+async fn security_findings_list_only_jobs_missing_something() {
     for db in backends() {
         loaded(&db);
-        let rows = query(&db, &["security-posture"]);
+        let rows = query(&db, &["security-findings"]);
         assert_eq!(rows.len(), fixtures().len() - 1, "{}", db.name());
         assert!(rows.iter().all(|r| r["training_job_name"] != "spot-xgb"));
         let h = find(&rows, &[("training_job_name", "hetero-llm")]);
+        assert_eq!(h["account_id"], ACCOUNT);
         assert_eq!(h["network_isolation"], "no");
         assert_eq!(h["vpc"], "no");
         assert_eq!(h["volume_kms_key"], "no");
         assert_eq!(h["output_kms_key"], "no");
+
+        // The posture counts the same jobs per account and region.
+        let posture = query(&db, &["security-posture"]);
+        assert_eq!(posture.len(), 1, "{}: one account, one region", db.name());
+        let p = &posture[0];
+        assert_eq!(p["jobs"], fixtures().len());
+        assert_eq!(p["missing_any"], rows.len(), "{}", db.name());
+        for (column, listed) in [
+            ("without_network_isolation", "network_isolation"),
+            (
+                "without_inter_container_encryption",
+                "inter_container_encryption",
+            ),
+            ("without_vpc", "vpc"),
+            ("without_volume_kms_key", "volume_kms_key"),
+            ("without_output_kms_key", "output_kms_key"),
+        ] {
+            let lacking = rows.iter().filter(|r| r[listed] == "no").count();
+            assert_eq!(p[column], lacking, "{}: {column}", db.name());
+        }
     }
 }
 
@@ -435,6 +456,7 @@ async fn output_formats() {
             "failures",
             "long-running",
             "security-posture",
+            "security-findings",
             "tuning-leaderboard",
         ] {
             assert!(
@@ -693,5 +715,97 @@ async fn ddsql_queries_run_unchanged_on_sqlite() {
             "{}: {rows:?}",
             db.name()
         );
+    }
+}
+
+/// The usage rows the cost reports read are rewritten with their job: a new version replaces
+/// them, and a cluster with two groups of one instance type is still one job.
+#[tokio::test]
+async fn usage_rows_follow_each_version_of_a_job() {
+    let groups = json!({"InstanceGroups": [
+        {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "InstanceGroupName": "a"},
+        {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2, "InstanceGroupName": "b"}]});
+    let first = vec![
+        job(
+            "two-groups",
+            "2025-05-01T00:00:00Z",
+            json!({"ResourceConfig": groups, "BillableTimeInSeconds": 100}),
+        ),
+        job(
+            "retagged",
+            "2025-05-02T00:00:00Z",
+            json!({"BillableTimeInSeconds": 10, "Tags": [{"Key": "team", "Value": "a"}]}),
+        ),
+    ];
+    let second = vec![job(
+        "retagged",
+        "2025-05-02T00:00:00Z",
+        json!({"BillableTimeInSeconds": 20, "LastModifiedTime": "2025-05-03T00:00:00Z",
+               "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+               "Tags": [{"Key": "team", "Value": "b"}]}),
+    )];
+    for db in backends() {
+        for (n, jobs) in [first.clone(), second.clone()].iter().enumerate() {
+            let f = write_file(db.dir.path(), &format!("v{n}.jsonl"), &jsonl(jobs));
+            assert_eq!(
+                db.run(&["load", f.to_str().unwrap()]).status.code(),
+                Some(0)
+            );
+        }
+        let cost = query(&db, &["cost"]);
+        let g5 = find(&cost, &[("instance_type", "ml.g5.xlarge")]);
+        assert_eq!(
+            (
+                g5["jobs"].as_i64(),
+                g5["billable_instance_seconds"].as_i64()
+            ),
+            (Some(1), Some(300)),
+            "{}",
+            db.name()
+        );
+        let m5 = find(&cost, &[("instance_type", "ml.m5.xlarge")]);
+        assert_eq!(
+            m5["billable_instance_seconds"],
+            40,
+            "{}: the second version only",
+            db.name()
+        );
+
+        let by_tag = query(&db, &["cost-by-tag", "--param", "tag_key=team"]);
+        let values: Vec<&Value> = by_tag.iter().map(|r| &r["tag_value"]).collect();
+        assert_eq!(values, [&json!("(untagged)"), &json!("b")], "{}", db.name());
+        assert_eq!(
+            find(&by_tag, &[("tag_value", "b")])["billable_instance_seconds"],
+            40
+        );
+        assert_eq!(db.count("sagemaker_training_job_instance_usage").await, 3);
+    }
+}
+
+/// Migration 7 turns the usage view into a table and fills it from the jobs already stored.
+#[tokio::test]
+async fn upgrading_fills_the_usage_table_from_stored_jobs() {
+    for db in backends() {
+        loaded(&db);
+        let want = query(&db, &["cost"]);
+        let backend = db.name().to_lowercase();
+        let view = std::fs::read_to_string(format!(
+            "migrations/{backend}/20261122000002_instance_usage_and_prices.sql"
+        ))
+        .unwrap();
+        let view = view.split("-- Optional prices").next().unwrap();
+        // As sagesync left the database before migration 7.
+        let mut sql = format!("DROP TABLE sagemaker_training_job_instance_usage; {view}");
+        if backend == "sqlite" {
+            sql.push_str(
+                "CREATE INDEX sagemaker_training_job_usage ON sagemaker_training_job (region); \
+                 CREATE INDEX sagemaker_training_job_instance_groups ON sagemaker_training_job (region);",
+            );
+        }
+        sql.push_str("DELETE FROM _sqlx_migrations WHERE version = 20261123000007");
+        db.exec(&sql).await;
+        assert_eq!(db.run(&["migrate"]).status.code(), Some(0), "{}", db.name());
+        assert_eq!(query(&db, &["cost"]), want, "{}", db.name());
+        assert_eq!(db.count("sagemaker_training_job_instance_usage").await, 11);
     }
 }

@@ -217,6 +217,23 @@ async fn jobs_that_vanish_are_marked_deleted_not_errors() {
                 .filter(|r| r["training_job_name"] != "run-0001")
                 .all(|r| r["deleted_at"].is_null())
         );
+        // The cost reports' table says so too.
+        let usage = db
+            .table(
+                "sagemaker_training_job_instance_usage",
+                &["training_job_name", "deleted_at"],
+                "training_job_name",
+            )
+            .await;
+        assert_eq!(usage.len(), 3, "{}", db.name());
+        for u in usage {
+            assert_eq!(
+                u["deleted_at"].is_string(),
+                u["training_job_name"] == "run-0001",
+                "{}: {u}",
+                db.name()
+            );
+        }
     }
 }
 

@@ -154,6 +154,7 @@ pub const JOB_TABLE: &str = "sagemaker_training_job";
 pub const KV_TABLE: &str = "sagemaker_training_job_kv";
 pub const METRIC_TABLE: &str = "sagemaker_training_job_metric";
 pub const TRANSITION_TABLE: &str = "sagemaker_training_job_status_transition";
+pub const USAGE_TABLE: &str = "sagemaker_training_job_instance_usage";
 
 #[cfg(test)]
 mod tests {

@@ -34,6 +34,7 @@ pub const REPORTS: &[Report] = &[
     report!("failures"),
     report!("long-running"),
     report!("security-posture"),
+    report!("security-findings"),
     report!("tuning-leaderboard"),
 ];
 

@@ -2,15 +2,21 @@
 //!
 //! Key/value rows, metrics and status transitions are nothing but the `hyper_parameters`,
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
-//! spread out. Deriving them in SQL from the stored row means they can never disagree with it,
+//! spread out; instance usage is `resource_config`'s instance groups with the job's billable time,
+//! what the cost reports sum. Deriving them in SQL from the stored row means they can never disagree with it,
 //! and costs one statement per table per batch instead of binding every pair from the client.
 //! Only jobs this batch actually wrote (their `synced_at` is this run's) are touched: a job whose
 //! `raw` did not change keeps its rows as they are.
 
 use super::Backend;
-use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE};
+use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE};
 
-pub const TABLES: [&str; 3] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE];
+pub const TABLES: [&str; 4] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE];
+
+/// The columns of [`USAGE_TABLE`] copied from the job row as they are.
+const USAGE_COMMON: &str = "training_job_name, account_id, region, \
+    training_job_status, creation_time, training_start_time, enable_managed_spot_training, \
+    deleted_at, tags";
 
 /// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it,
 /// every one of the jobs: a re-derivation from `raw` rewrites them all).
@@ -22,7 +28,9 @@ fn changed(backend: Backend, n: usize, by_run: bool) -> String {
     };
     format!(
         "SELECT _key, hyper_parameters, environment, tags, final_metric_data_list, \
-         secondary_status_transitions FROM {JOB_TABLE} WHERE _key IN ({}){run}",
+         secondary_status_transitions, training_job_name, account_id, region, training_job_status, \
+         creation_time, training_start_time, enable_managed_spot_training, deleted_at, \
+         billable_time_in_seconds, resource_config FROM {JOB_TABLE} WHERE _key IN ({}){run}",
         backend.placeholders(1, n),
     )
 }
@@ -62,6 +70,35 @@ pub fn insert(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
              SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
              (e->>'Timestamp')::timestamptz \
              FROM c, jsonb_array_elements(c.final_metric_data_list) e"
+        ),
+        // A job of one instance type is one group: resource_config itself.
+        (Backend::Sqlite, USAGE_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {USAGE_COMMON}, instance_group_name, \
+             instance_type, instance_count, billable_instance_seconds, seq, month) \
+             SELECT c._key, {USAGE_COMMON}, \
+             json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
+             json_extract(g.value, '$.InstanceCount'), \
+             coalesce(billable_time_in_seconds, 0) * coalesce(json_extract(g.value, '$.InstanceCount'), 0), \
+             CASE WHEN json_array_length(resource_config, '$.InstanceGroups') > 0 THEN g.key + 1 ELSE 0 END, \
+             substr(coalesce(training_start_time, creation_time), 1, 7) \
+             FROM c, json_each(CASE WHEN json_array_length(resource_config, '$.InstanceGroups') > 0 \
+             THEN json_extract(resource_config, '$.InstanceGroups') \
+             ELSE json_array(json(coalesce(resource_config, 'null'))) END) g"
+        ),
+        (Backend::Postgres, USAGE_TABLE) => format!(
+            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {USAGE_COMMON}, instance_group_name, \
+             instance_type, instance_count, billable_instance_seconds, seq, month) \
+             SELECT c._key, {USAGE_COMMON}, \
+             g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
+             coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0), \
+             CASE WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
+             AND jsonb_array_length(resource_config->'InstanceGroups') > 0 THEN g.seq ELSE 0 END, \
+             to_char(coalesce(training_start_time, creation_time) AT TIME ZONE 'UTC', 'YYYY-MM') \
+             FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
+             WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
+             AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
+             THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
+             WITH ORDINALITY AS g(e, seq)"
         ),
         (Backend::Sqlite, _) => format!(
             "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \

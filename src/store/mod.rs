@@ -16,7 +16,7 @@ pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
 
-pub use lock::SyncLock;
+pub use lock::{Claim, ScopeLocks, SyncLock, worker_name};
 pub use sync_state::{Cursor, Missing};
 pub use url::{Backend, DbUrl};
 pub use write::{Statement, Writer};

@@ -7,13 +7,16 @@ use sqlx::FromRow;
 use sqlx::types::Json;
 
 use super::{Backend, Store, StoreError, TimeText, children};
-use crate::flatten::columns::JOB_TABLE;
+use crate::flatten::columns::{JOB_TABLE, USAGE_TABLE};
 
-/// A scope's cursor: the newest creation time a completed sync listed, and the scope's account.
+/// A scope's cursor: the newest creation time a completed sync listed, and the scope's account;
+/// read back with when and by which worker it was last completed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cursor {
     pub newest_creation_time: Option<String>,
     pub account_id: Option<String>,
+    pub updated_at: Option<String>,
+    pub worker: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -39,6 +42,8 @@ struct Key {
 struct StoredCursor {
     newest_creation_time: Option<TimeText>,
     account_id: Option<String>,
+    updated_at: Option<TimeText>,
+    worker: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -117,7 +122,7 @@ impl Store {
 
     pub async fn cursor(&self, scope: &str) -> Result<Cursor, StoreError> {
         let sql = format!(
-            "SELECT newest_creation_time, account_id FROM sagesync_cursor WHERE scope = {}",
+            "SELECT newest_creation_time, account_id, updated_at, worker FROM sagesync_cursor WHERE scope = {}",
             self.placeholders(1, 1)
         );
         let rows: Vec<StoredCursor> = self.fetch_typed(&sql, &[Some(scope.to_string())]).await?;
@@ -127,6 +132,8 @@ impl Store {
             .map(|r| Cursor {
                 newest_creation_time: r.newest_creation_time.map(|t| t.0),
                 account_id: r.account_id,
+                updated_at: r.updated_at.map(|t| t.0),
+                worker: r.worker,
             })
             .unwrap_or_default())
     }
@@ -139,15 +146,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = match self.backend() {
             Backend::Sqlite => {
-                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope) DO UPDATE SET account_id = excluded.account_id, \
-                 newest_creation_time = excluded.newest_creation_time, updated_at = excluded.updated_at"
+                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at, worker) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET account_id = excluded.account_id, \
+                 newest_creation_time = excluded.newest_creation_time, updated_at = excluded.updated_at, \
+                 worker = excluded.worker"
             }
             Backend::Postgres => {
-                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at) \
-                 VALUES ($1, $2, CAST($3 AS timestamptz), CAST($4 AS timestamptz)) ON CONFLICT (scope) DO UPDATE \
+                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at, worker) \
+                 VALUES ($1, $2, CAST($3 AS timestamptz), CAST($4 AS timestamptz), $5) ON CONFLICT (scope) DO UPDATE \
                  SET account_id = excluded.account_id, newest_creation_time = excluded.newest_creation_time, \
-                 updated_at = excluded.updated_at"
+                 updated_at = excluded.updated_at, worker = excluded.worker"
             }
         };
         let params = [
@@ -155,6 +163,7 @@ impl Store {
             cursor.account_id.clone(),
             cursor.newest_creation_time.clone(),
             Some(now.to_string()),
+            Some(super::lock::worker_name()),
         ];
         self.fetch(sql, &params).await?;
         Ok(())
@@ -183,12 +192,16 @@ impl Store {
                 Backend::Postgres => "CAST($1 AS timestamptz)",
             };
             let keys = self.placeholders(2, chunk.len());
-            let sql = format!(
-                "UPDATE sagemaker_training_job SET deleted_at = {stamp} WHERE _key IN ({keys}) AND deleted_at IS NULL"
-            );
             let mut params = vec![Some(now.to_string())];
             params.extend(chunk.iter().cloned().map(Some));
-            self.fetch(&sql, &params).await?;
+            // The usage rows first: a job is marked only once its usage rows are, so a run killed
+            // in between leaves the job unmarked and the next settle marks both.
+            for (table, key) in [(USAGE_TABLE, "training_job_arn"), (JOB_TABLE, "_key")] {
+                let sql = format!(
+                    "UPDATE {table} SET deleted_at = {stamp} WHERE {key} IN ({keys}) AND deleted_at IS NULL"
+                );
+                self.fetch(&sql, &params).await?;
+            }
         }
         Ok(())
     }

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::task::JoinSet;
-use tracing::Instrument;
 
+mod claim;
 mod progress;
 mod tags;
 mod worker;
@@ -23,6 +22,7 @@ use crate::flatten::{Flattener, time};
 use crate::source::api::Summary;
 use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
+pub use claim::sync_all;
 pub use progress::Progress;
 use tags::SearchTags;
 use worker::Worker;
@@ -37,6 +37,10 @@ pub struct SyncOptions {
     /// longer returns this way.
     pub full: Option<Missing>,
     pub concurrency: usize,
+    /// `--scope-concurrency`: scopes synced at once by this worker.
+    pub scope_concurrency: usize,
+    /// `--wait`: a scope another worker holds is waited for rather than skipped.
+    pub wait: bool,
     pub batch: usize,
     pub max_rps: Option<f64>,
     /// Counts shared by every scope, for the live line on a terminal.
@@ -56,6 +60,46 @@ pub struct ScopeReport {
     pub elapsed: Duration,
     /// Why the scope stopped, when it did.
     pub error: Option<String>,
+    /// This process, `host:pid`, as the summary names it.
+    pub worker: String,
+    /// Not synced here: another worker holds it or has just synced it.
+    pub elsewhere: Option<Elsewhere>,
+}
+
+/// Why a scope was left to another worker.
+#[derive(Debug)]
+pub enum Elsewhere {
+    /// Another worker holds the scope (named when the server says which).
+    Held(Option<String>),
+    /// Another worker completed the scope after this run started.
+    Done { worker: Option<String>, at: String },
+}
+
+impl ScopeReport {
+    /// The other worker a scope was left to, as far as known.
+    fn left_to(&self) -> Option<&str> {
+        match &self.elsewhere {
+            Some(Elsewhere::Held(w)) | Some(Elsewhere::Done { worker: w, .. }) => {
+                Some(w.as_deref().unwrap_or("another worker"))
+            }
+            None => None,
+        }
+    }
+
+    pub fn new(label: &str) -> Self {
+        ScopeReport {
+            label: label.to_string(),
+            worker: crate::store::worker_name(),
+            ..Default::default()
+        }
+    }
+
+    pub fn stopped(label: &str, error: String) -> Self {
+        ScopeReport {
+            error: Some(error),
+            ..Self::new(label)
+        }
+    }
 }
 
 impl ScopeReport {
@@ -83,6 +127,8 @@ impl ScopeReport {
                     calls.Search = calls("Search"),
                     seconds = self.elapsed.as_secs_f64(),
                     error = self.error.as_deref(),
+                    worker = %self.worker,
+                    left_to = self.left_to(),
                     "synced {self}"
                 )
             };
@@ -97,6 +143,21 @@ impl ScopeReport {
 
 impl std::fmt::Display for ScopeReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.elsewhere {
+            Some(Elsewhere::Held(holder)) => {
+                let who = holder.as_deref().unwrap_or("another worker");
+                return write!(f, "{}: skipped, {who} holds it", self.label);
+            }
+            Some(Elsewhere::Done { worker, at }) => {
+                let who = worker.as_deref().unwrap_or("another worker");
+                return write!(
+                    f,
+                    "{}: skipped, {who} synced it at {at}, after this run started",
+                    self.label
+                );
+            }
+            None => {}
+        }
         let calls: Vec<String> = self
             .calls
             .iter()
@@ -104,7 +165,7 @@ impl std::fmt::Display for ScopeReport {
             .collect();
         write!(
             f,
-            "{}: listed {}, described {}, skipped {}, stored {}, deleted {}, failed {}; calls: {}; {:.1}s",
+            "{}: listed {}, described {}, skipped {}, stored {}, deleted {}, failed {}; calls: {}; {:.1}s on {}",
             self.label,
             self.listed,
             self.described,
@@ -113,7 +174,8 @@ impl std::fmt::Display for ScopeReport {
             self.deleted,
             self.failed,
             calls.join(", "),
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            self.worker
         )?;
         if let Some(e) = &self.error {
             write!(
@@ -133,32 +195,7 @@ enum ScopeError {
     Store(#[from] StoreError),
 }
 
-/// Syncs every scope concurrently; one failing scope does not stop the others.
-pub async fn sync_all(
-    store: &Store,
-    scopes: Vec<Scope>,
-    flattener: Arc<Flattener>,
-    opts: &SyncOptions,
-) -> Vec<ScopeReport> {
-    let mut tasks = JoinSet::new();
-    for scope in scopes {
-        let (store, flattener, opts) = (store.clone(), flattener.clone(), opts.clone());
-        let span = tracing::info_span!("scope", scope = %scope.label);
-        tasks.spawn(
-            async move { sync_scope(&store, scope, &flattener, &opts).await }.instrument(span),
-        );
-    }
-    let mut reports = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        reports.push(done.unwrap_or_else(|e| ScopeReport {
-            error: Some(format!("the scope's task failed: {e}")),
-            ..Default::default()
-        }));
-    }
-    reports.sort_by(|a, b| a.label.cmp(&b.label));
-    reports
-}
-
+/// One scope, claimed by this worker.
 async fn sync_scope(
     store: &Store,
     scope: Scope,
@@ -171,10 +208,7 @@ async fn sync_scope(
         calls: Arc::new(Calls::default()),
         limit: opts.max_rps.and_then(RateLimit::per_second).map(Arc::new),
     };
-    let mut report = ScopeReport {
-        label: scope.label.clone(),
-        ..Default::default()
-    };
+    let mut report = ScopeReport::new(&scope.label);
     if let Err(e) = run_scope(store, &scope, &api, flattener, opts, &mut report).await {
         report.error = Some(e.to_string());
     }
@@ -196,6 +230,10 @@ async fn run_scope(
     report: &mut ScopeReport,
 ) -> Result<(), ScopeError> {
     let cursor = store.cursor(&scope.label).await?;
+    if let Some(done) = done_elsewhere(&cursor, flattener, opts) {
+        report.elsewhere = Some(done);
+        return Ok(());
+    }
     let counts = opts.progress.of(&scope.label);
     let mut run = ScopeRun {
         store,
@@ -224,6 +262,21 @@ async fn run_scope(
         .set_cursor(&scope.label, &run.next, &time::format(&time::now()))
         .await?;
     Ok(())
+}
+
+/// A scope another worker completed after this run started needs no second sync in the same
+/// round; `--full` runs anyway, since settling needs a complete listing of its own.
+fn done_elsewhere(
+    cursor: &crate::store::Cursor,
+    flattener: &Flattener,
+    opts: &SyncOptions,
+) -> Option<Elsewhere> {
+    let at = cursor.updated_at.as_deref()?;
+    let completed = time::parse(&Value::String(at.to_string()))?;
+    (opts.full.is_none() && completed >= flattener.synced_at).then(|| Elsewhere::Done {
+        worker: cursor.worker.clone(),
+        at: at.to_string(),
+    })
 }
 
 /// Where the listing may stop: an hour before the newest creation time the last complete sync

@@ -102,6 +102,23 @@ impl StandIn {
         out
     }
 
+    /// Requests received so far per region (each region a scope), by operation.
+    pub fn calls_by_region(&self) -> Value {
+        self.http("GET", "/control/calls_by_region", "")
+    }
+
+    /// `sagesync sync` of these regions, not started: for several workers at once.
+    pub fn sync_cmd(&self, db: &Db, regions: &[String], extra: &[&str]) -> Command {
+        let mut c = db.cmd();
+        aws_test_env(&mut c);
+        c.args(["sync", "--endpoint-url", &self.url()]);
+        for r in regions {
+            c.args(["--region", r]);
+        }
+        c.args(extra).stdin(Stdio::null());
+        c
+    }
+
     /// Calls made by one sync: [list, describe, ListTags, Search].
     pub fn counted(&self, db: &Db, extra: &[&str]) -> (Output, [u64; 4]) {
         let before = self.calls();
