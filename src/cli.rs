@@ -14,6 +14,7 @@ use crate::load;
 use crate::log::LogFormat;
 use crate::prices;
 use crate::query::{self, format::Format};
+use crate::source::org::OrgOptions;
 use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
 use crate::store::{Backend, DbUrl, Missing, Store, StoreOptions};
@@ -127,8 +128,34 @@ pub struct SyncArgs {
     pub profiles: Vec<String>,
 
     /// Role to assume from the base credentials (repeatable), e.g. one per account
-    #[arg(long = "role-arn", value_name = "ARN")]
+    #[arg(long = "role-arn", value_name = "ARN", conflicts_with = "org_role")]
     pub role_arns: Vec<String>,
+
+    /// Sync every active account of the AWS organization, assuming this role (a name) in each;
+    /// the base credentials are the management account's or a delegated administrator's
+    #[arg(long, value_name = "NAME")]
+    pub org_role: Option<String>,
+
+    /// Only the accounts under this organizational unit and its children (repeatable)
+    #[arg(long = "org-unit", value_name = "OU", requires = "org_role")]
+    pub org_units: Vec<String>,
+
+    /// Only this account of the organization (repeatable)
+    #[arg(long = "account", value_name = "ID", requires = "org_role")]
+    pub accounts: Vec<String>,
+
+    /// Leave this account of the organization out (repeatable)
+    #[arg(long = "skip-account", value_name = "ID", requires = "org_role")]
+    pub skip_accounts: Vec<String>,
+
+    /// External id the org role's trust policy asks for
+    #[arg(long, value_name = "ID", requires = "org_role")]
+    pub external_id: Option<String>,
+
+    /// Every region where SageMaker is offered in the partition; regions an account has not
+    /// enabled are skipped with a warning
+    #[arg(long, conflicts_with = "regions")]
+    pub all_regions: bool,
 
     /// SageMaker endpoint, e.g. a local emulator (AWS_ENDPOINT_URL works too)
     #[arg(long, value_name = "URL")]
@@ -314,6 +341,14 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         profiles: args.profiles,
         role_arns: args.role_arns,
         regions: args.regions,
+        all_regions: args.all_regions,
+        org: args.org_role.map(|role| OrgOptions {
+            role,
+            units: args.org_units,
+            accounts: args.accounts,
+            skip_accounts: args.skip_accounts,
+            external_id: args.external_id,
+        }),
         endpoint_url: args.endpoint_url,
         max_attempts: args.max_attempts,
     };
@@ -338,6 +373,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     let sync_opts = SyncOptions {
         full,
         concurrency: args.concurrency,
+        all_regions: args.all_regions,
         scope_concurrency: args.scope_concurrency,
         wait: args.wait,
         batch: args.batch_size.max(1),
@@ -360,9 +396,25 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     store.close().await;
     let reports = reports?;
     let mut complete = true;
+    // Regions an account has not enabled: one line per account, not one per scope.
+    let mut not_enabled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for r in &reports {
+        if r.not_enabled {
+            let (who, region) = r.label.rsplit_once('@').unwrap_or((&r.label, ""));
+            let account = r.account.as_deref().unwrap_or(who);
+            not_enabled.entry(account).or_default().push(region);
+            continue;
+        }
         complete &= r.error.is_none() && r.failed == 0;
         r.log();
+    }
+    for (account, regions) in not_enabled {
+        tracing::warn!(
+            account,
+            regions = %regions.join(","),
+            "{account}: skipped {}, not enabled for this account",
+            regions.join(", ")
+        );
     }
     // Nothing done here because others are at it; scopes they completed since this run started
     // are as current as this run would make them, so those alone are not "busy".

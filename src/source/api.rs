@@ -34,6 +34,10 @@ impl Calls {
             ("Search", self.search.load(Ordering::Relaxed)),
         ]
     }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// Spaces the calls of a scope evenly under a rate (`--max-rps`). Retries the SDK makes inside a
@@ -269,7 +273,7 @@ fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
 
 /// The service's code and message (and the request id AWS support asks for) when it answered,
 /// else the chain of causes, without the SDK's debug dump.
-fn call_error<E>(operation: &'static str, e: E) -> SourceError
+pub(crate) fn call_error<E>(operation: &'static str, e: E) -> SourceError
 where
     E: std::error::Error + ProvideErrorMetadata + RequestId + 'static,
 {
@@ -295,6 +299,7 @@ where
     };
     SourceError::Call {
         operation,
+        code: e.code().map(str::to_string),
         message: message + &request,
     }
 }

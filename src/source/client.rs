@@ -1,18 +1,27 @@
 //! Scopes: every combination of credentials (default chain, `--profile`, `--role-arn` assumed
-//! from them) and region, each with its own client. Credentials and region are found exactly as
-//! the aws CLI finds them (environment, profiles, SSO, IMDS, `AWS_ENDPOINT_URL`).
+//! from them, or each account of an organization with `--org-role`) and region (`--region`, or
+//! `--all-regions`). Credentials and region are found exactly as the aws CLI finds them
+//! (environment, profiles, SSO, IMDS, `AWS_ENDPOINT_URL`). A scope builds its client only when it
+//! runs, so thousands of scopes cost little memory before their turn.
 
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 
 use super::SourceError;
+use super::org::{self, OrgOptions};
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub profiles: Vec<String>,
     pub role_arns: Vec<String>,
     pub regions: Vec<String>,
+    /// Every region where SageMaker is offered in the base region's partition.
+    pub all_regions: bool,
+    /// `--org-role`: the organization's accounts instead of `--role-arn`.
+    pub org: Option<OrgOptions>,
     pub endpoint_url: Option<String>,
     /// Attempts per call; the SDK's adaptive retry retries only throttling, timeouts and 5xx.
     pub max_attempts: u32,
@@ -21,10 +30,42 @@ pub struct ClientOptions {
 /// One (credentials, region) pair, synced independently of the others.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    /// `profile[+role]@region`, shown to people and used to key the scope's cursor.
+    /// `profile[+role]@region`, or `account@region` for an organization's account (with
+    /// `profile:` before it for a profile other than the default): shown to people and used to
+    /// key the scope's cursor.
     pub label: String,
     pub region: String,
-    pub client: Client,
+    /// The account, when known before any call (an organization's account).
+    pub account: Option<String>,
+    /// The role assumed for this scope, for messages when it cannot be.
+    pub role_arn: Option<String>,
+    config: SdkConfig,
+    credentials: Option<SharedCredentialsProvider>,
+}
+
+impl Scope {
+    /// The scope's SageMaker client. Retries are bounded by --max-attempts alone: the SDK's
+    /// shared retry quota would otherwise run dry in a throttling storm and leave jobs unsynced.
+    /// Each scope gets its own partition, so the adaptive rate of one account does not slow
+    /// another.
+    pub fn client(&self) -> Client {
+        let mut config = aws_sdk_sagemaker::config::Builder::from(&self.config);
+        if let Some(credentials) = &self.credentials {
+            config = config.credentials_provider(credentials.clone());
+        }
+        let partition = RetryPartition::custom(format!("sagesync {}", self.label))
+            .token_bucket(TokenBucket::unlimited())
+            .build();
+        Client::from_conf(config.retry_partition(partition).build())
+    }
+}
+
+/// One set of credentials: a label prefix, the account if known, and what to assume.
+struct Identity {
+    prefix: String,
+    account: Option<String>,
+    role_arn: Option<String>,
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
@@ -33,53 +74,111 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
     } else {
         opts.profiles.iter().map(|p| Some(p.as_str())).collect()
     };
-    let roles: Vec<Option<&str>> = if opts.role_arns.is_empty() {
-        vec![None]
-    } else {
-        opts.role_arns.iter().map(|r| Some(r.as_str())).collect()
-    };
-    let regions: Vec<Option<&str>> = if opts.regions.is_empty() {
-        vec![None]
-    } else {
-        opts.regions.iter().map(|r| Some(r.as_str())).collect()
-    };
     let mut out = Vec::new();
-    for profile in &profiles {
-        for region in &regions {
-            let base = load(opts, *profile, *region).await;
-            let region_name = base.region().map(|r| r.to_string()).ok_or_else(|| {
-                SourceError::NoRegion(profile.unwrap_or("the default profile").to_string())
-            })?;
-            for role in &roles {
-                let mut config = aws_sdk_sagemaker::config::Builder::from(&base);
-                if let Some(role) = role {
-                    let provider = aws_config::sts::AssumeRoleProvider::builder(*role)
-                        .session_name("sagesync")
-                        .configure(&base)
-                        .build()
-                        .await;
-                    config = config.credentials_provider(provider);
-                }
-                let label = match role {
-                    Some(role) => format!("{}+{role}@{region_name}", profile.unwrap_or("default")),
-                    None => format!("{}@{region_name}", profile.unwrap_or("default")),
-                };
-                // Retries are bounded by --max-attempts alone: the SDK's shared retry quota would
-                // otherwise run dry in a throttling storm and leave jobs unsynced. Each scope gets
-                // its own partition, so the adaptive rate of one account does not slow another.
-                let partition = RetryPartition::custom(format!("sagesync {label}"))
-                    .token_bucket(TokenBucket::unlimited())
-                    .build();
-                let config = config.retry_partition(partition);
+    for profile in profiles {
+        let first = opts.regions.first().map(String::as_str);
+        let base = load(opts, profile, first).await;
+        let home = base.region().map(|r| r.to_string()).ok_or_else(|| {
+            SourceError::NoRegion(profile.unwrap_or("the default profile").to_string())
+        })?;
+        let regions: Vec<String> = if opts.all_regions {
+            super::regions::all_in_partition_of(&home)
+                .iter()
+                .map(|r| r.to_string())
+                .collect()
+        } else if opts.regions.is_empty() {
+            vec![home.clone()]
+        } else {
+            opts.regions.clone()
+        };
+        let identities = match &opts.org {
+            Some(org) => members(&base, org, profile, &home).await?,
+            None => roles(&base, opts, profile).await,
+        };
+        for id in identities {
+            for region in &regions {
                 out.push(Scope {
-                    label,
-                    region: region_name.clone(),
-                    client: Client::from_conf(config.build()),
+                    label: format!("{}@{region}", id.prefix),
+                    region: region.clone(),
+                    account: id.account.clone(),
+                    role_arn: id.role_arn.clone(),
+                    config: base
+                        .to_builder()
+                        .region(Region::new(region.clone()))
+                        .build(),
+                    credentials: id.credentials.clone(),
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// The base credentials, or each `--role-arn` assumed from them.
+async fn roles(base: &SdkConfig, opts: &ClientOptions, profile: Option<&str>) -> Vec<Identity> {
+    let name = profile.unwrap_or("default");
+    if opts.role_arns.is_empty() {
+        return vec![Identity {
+            prefix: name.to_string(),
+            account: None,
+            role_arn: None,
+            credentials: None,
+        }];
+    }
+    let mut out = Vec::new();
+    for role in &opts.role_arns {
+        out.push(Identity {
+            prefix: format!("{name}+{role}"),
+            account: None,
+            role_arn: Some(role.clone()),
+            credentials: Some(assume(base, role, None).await),
+        });
+    }
+    out
+}
+
+/// Each account of the organization, reached through `--org-role`; the management account falls
+/// back to the base credentials when the role cannot be assumed there.
+async fn members(
+    base: &SdkConfig,
+    org: &OrgOptions,
+    profile: Option<&str>,
+    home: &str,
+) -> Result<Vec<Identity>, SourceError> {
+    let partition = crate::flatten::arn::partition_of(home);
+    let mut out = Vec::new();
+    for m in org::members(base, org).await? {
+        let role = format!("arn:{partition}:iam::{}:role/{}", m.id, org.role);
+        let assumed = assume(base, &role, org.external_id.as_deref()).await;
+        let credentials = match (m.management, base.credentials_provider()) {
+            (true, Some(own)) => SharedCredentialsProvider::new(OrOwn { assumed, own }),
+            _ => assumed,
+        };
+        out.push(Identity {
+            prefix: match profile {
+                Some(p) => format!("{p}:{}", m.id),
+                None => m.id.clone(),
+            },
+            account: Some(m.id),
+            role_arn: Some(role),
+            credentials: Some(credentials),
+        });
+    }
+    Ok(out)
+}
+
+/// Credentials for a role, assumed from the base credentials when first needed and renewed by the
+/// SDK before they expire, however long the sync.
+async fn assume(
+    base: &SdkConfig,
+    role: &str,
+    external_id: Option<&str>,
+) -> SharedCredentialsProvider {
+    let mut builder = AssumeRoleProvider::builder(role).session_name("sagesync");
+    if let Some(id) = external_id {
+        builder = builder.external_id(id);
+    }
+    SharedCredentialsProvider::new(builder.configure(base).build().await)
 }
 
 async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>) -> SdkConfig {
@@ -95,4 +194,32 @@ async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>)
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// The management account's credentials: the org role when it exists there, else the base
+/// credentials, which belong to that account. (The SDK's provider chain moves on only when a
+/// provider has no credentials at all, not when assuming a role fails.)
+#[derive(Debug)]
+struct OrOwn {
+    assumed: SharedCredentialsProvider,
+    own: SharedCredentialsProvider,
+}
+
+impl ProvideCredentials for OrOwn {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            match self.assumed.provide_credentials().await {
+                Ok(credentials) => Ok(credentials),
+                Err(e) => {
+                    tracing::debug!(
+                        "the org role cannot be assumed in the management account ({e}); using the base credentials"
+                    );
+                    self.own.provide_credentials().await
+                }
+            }
+        })
+    }
 }

@@ -5,6 +5,8 @@
 pub mod api;
 pub mod capture;
 pub mod client;
+pub mod org;
+pub mod regions;
 
 pub use api::{Api, Calls, RateLimit};
 pub use client::{ClientOptions, Scope};
@@ -14,6 +16,8 @@ pub enum SourceError {
     #[error("{operation} failed: {message}")]
     Call {
         operation: &'static str,
+        /// The service's error code, when it answered.
+        code: Option<String>,
         message: String,
     },
     #[error("{operation} answered something that is not JSON: {message}")]

@@ -37,6 +37,8 @@ pub struct SyncOptions {
     /// longer returns this way.
     pub full: Option<Missing>,
     pub concurrency: usize,
+    /// `--all-regions`: a region an account has not enabled is skipped, not failed.
+    pub all_regions: bool,
     /// `--scope-concurrency`: scopes synced at once by this worker.
     pub scope_concurrency: usize,
     /// `--wait`: a scope another worker holds is waited for rather than skipped.
@@ -64,6 +66,10 @@ pub struct ScopeReport {
     pub worker: String,
     /// Not synced here: another worker holds it or has just synced it.
     pub elsewhere: Option<Elsewhere>,
+    /// The scope's account, when known before any call (an organization's account).
+    pub account: Option<String>,
+    /// `--all-regions`: the account has not enabled this region; skipped, not failed.
+    pub not_enabled: bool,
 }
 
 /// Why a scope was left to another worker.
@@ -195,6 +201,22 @@ enum ScopeError {
     Store(#[from] StoreError),
 }
 
+impl ScopeError {
+    /// What an opt-in region the account has not enabled answers: its credentials are unknown
+    /// there.
+    fn region_not_enabled(&self) -> bool {
+        matches!(self, ScopeError::Source(SourceError::Call { code: Some(code), .. })
+            if matches!(code.as_str(), "UnrecognizedClientException" | "InvalidClientTokenId"
+                | "OptInRequired" | "AuthFailure"))
+    }
+
+    /// The SDK could not get credentials (for a role: STS refused to assume it).
+    fn credentials(&self) -> bool {
+        matches!(self, ScopeError::Source(SourceError::Call { code: None, message, .. })
+            if message.contains("credentials"))
+    }
+}
+
 /// One scope, claimed by this worker.
 async fn sync_scope(
     store: &Store,
@@ -204,13 +226,22 @@ async fn sync_scope(
 ) -> ScopeReport {
     let started = Instant::now();
     let api = Api {
-        client: scope.client.clone(),
+        client: scope.client(),
         calls: Arc::new(Calls::default()),
         limit: opts.max_rps.and_then(RateLimit::per_second).map(Arc::new),
     };
     let mut report = ScopeReport::new(&scope.label);
+    report.account = scope.account.clone();
     if let Err(e) = run_scope(store, &scope, &api, flattener, opts, &mut report).await {
-        report.error = Some(e.to_string());
+        let first_call = report.listed == 0 && api.calls.total() <= 1;
+        if first_call && opts.all_regions && e.region_not_enabled() {
+            report.not_enabled = true;
+        } else {
+            report.error = Some(match (&scope.role_arn, first_call) {
+                (Some(role), true) if e.credentials() => format!("cannot assume {role}: {e}"),
+                _ => e.to_string(),
+            });
+        }
     }
     opts.progress.of(&scope.label).done();
     report.calls = api.calls.snapshot();

@@ -208,7 +208,7 @@ impl Db {
             "kv": self.table("sagemaker_training_job_kv", &["training_job_arn", "kind", "key", "value"], "training_job_arn, kind, key").await,
             "metrics": self.table("sagemaker_training_job_metric", &["training_job_arn", "metric_name", "value", "timestamp"], "training_job_arn, metric_name").await,
             "transitions": self.table("sagemaker_training_job_status_transition", &["training_job_arn", "seq", "status", "start_time", "end_time", "status_message"], "training_job_arn, seq").await,
-            "usage": self.table("sagemaker_training_job_instance_usage", &["training_job_arn", "seq", "training_job_status", "instance_group_name", "instance_type", "instance_count", "billable_instance_seconds", "month", "tags"], "training_job_arn, seq").await,
+            "usage": self.table("sagemaker_training_job_instance_usage", &["training_job_arn", "seq", "training_job_status", "instance_group_name", "instance_type", "instance_count", "billable_instance_seconds", "month"], "training_job_arn, seq").await,
         })
     }
 
