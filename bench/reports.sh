@@ -56,7 +56,8 @@ JSON_SQL="SELECT training_job_name, creation_time FROM sagemaker_training_job
 for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   backend=${url%%:*}
   db=("$sagesync" --database-url "$url" --pg-schema "$schema")
-  count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 || echo 0)
+  # (CSV lines end in CRLF, as RFC 4180 has them.)
+  count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 | tr -d '\r' || echo 0)
   if [ "$count" = "$N" ]; then
     echo "$backend: reusing $N loaded jobs"
   else
@@ -77,6 +78,7 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   run failures failures
   run long-running long-running
   run security-posture security-posture
+  run security-findings security-findings
   run spot-savings spot-savings
   run tuning-leaderboard tuning-leaderboard --param tuning_job=bench-tune-04242
   run "sql: hyperparameter" --sql "$HP_SQL"

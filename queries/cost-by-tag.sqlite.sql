@@ -2,13 +2,21 @@
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours count as in the cost report.
 -- (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
-WITH usage AS (
-    SELECT month, json_extract(tags, '$."' || :tag_key || '"') AS tag_value, instance_type, region,
-           count(*) AS jobs, sum(billable_instance_seconds) AS seconds
+WITH sets AS (
+    -- Jobs of one instance type by tag set, in the order of the index
+    -- sagemaker_training_job_instance_usage_sums: a few groups, no sort.
+    SELECT month, instance_type, region, tags, count(*) AS jobs, sum(billable_instance_seconds) AS seconds
     FROM sagemaker_training_job_instance_usage
     WHERE seq = 0
     GROUP BY 1, 2, 3, 4
+),
+usage AS (
+    SELECT month, json_extract(tags, '$."' || :tag_key || '"') AS tag_value, instance_type, region,
+           sum(jobs) AS jobs, sum(seconds) AS seconds
+    FROM sets
+    GROUP BY 1, 2, 3, 4
     UNION ALL
+    -- Heterogeneous clusters: a job with two groups of one type counts once.
     SELECT month, json_extract(tags, '$."' || :tag_key || '"'), instance_type, region,
            count(DISTINCT training_job_arn), sum(billable_instance_seconds)
     FROM sagemaker_training_job_instance_usage
