@@ -9,7 +9,10 @@
 # scopes of 3 jobs each into SQLite, and a tenth of that, for peak memory against the number of
 # scopes.
 #
-#   bench/workers.sh [SCOPES] [JOBS] [RATE] [MANY]     # defaults: 120 40 20 3200
+#   bench/workers.sh [SCOPES] [JOBS] [RATE] [MANY]     # defaults: 120 20 20 3200
+#
+# Each worker runs with --max-rps RATE, the scopes' known rate: what the SDK's adaptive rate does
+# without it is the sync benchmark's subject, not this one's.
 #
 # Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use. SAGESYNC=path measures
 # that binary instead of building one.
@@ -18,7 +21,7 @@ cd "$(dirname "$0")/.."
 . scripts/pg.sh
 
 SCOPES=${1:-120}
-JOBS=${2:-40}
+JOBS=${2:-20}
 RATE=${3:-20}
 MANY=${4:-3200}
 work=$(mktemp -d /tmp/sagesync-workers.XXXXXX)
@@ -39,7 +42,8 @@ start_standin() { # regions (JSON list), jobs per region, max_rps (0: none); set
   curl -sf -X POST "http://127.0.0.1:$port/control/regions" \
     -d "{\"regions\": $1, \"count\": $2, \"first_epoch\": 1700000000, \"max_rps\": $3}" >/dev/null
 }
-as_bench() { AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "$@"; }
+# env execs the command, so that $! of a background one is sagesync itself (kill -9 reaches it).
+as_bench=(env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null)
 
 round() { # workers, schema, [kill]: prints wall time, calls, scopes per worker
   local k=$1 schema=$2 kill=${3:-} pids=() i
@@ -50,7 +54,7 @@ round() { # workers, schema, [kill]: prints wall time, calls, scopes per worker
   start=$(date +%s.%N)
   for i in $(seq 1 "$k"); do
     # shellcheck disable=SC2086
-    as_bench "${db[@]}" sync --endpoint-url "http://127.0.0.1:$port" $region_args 2>"$work/worker-$i.err" &
+    "${as_bench[@]}" "${db[@]}" sync --endpoint-url "http://127.0.0.1:$port" --max-rps "$RATE" $region_args 2>"$work/worker-$i.err" &
     pids+=($!)
   done
   if [ -n "$kill" ]; then sleep 1; kill -9 "${pids[0]}"; fi
@@ -76,7 +80,7 @@ many() { # scopes: one process, SQLite
   local args
   args=$(python3 -c "print(' '.join('--region m%05d' % i for i in range($n)))")
   # shellcheck disable=SC2086
-  as_bench /usr/bin/time -f "%e %M" -o "$work/time" "$sagesync" --database-url "sqlite://$work/many-$n.db" \
+  "${as_bench[@]}" /usr/bin/time -f "%e %M" -o "$work/time" "$sagesync" --database-url "sqlite://$work/many-$n.db" \
     sync --endpoint-url "http://127.0.0.1:$port" $args 2>"$work/many.err" || true
   read -r s kb < "$work/time"
   local stored
