@@ -98,6 +98,13 @@ fn levels_choose_what_stderr_says_and_nothing_secret_is_ever_in_it() {
         summary["calls"]["ListTrainingJobs"].as_u64() >= Some(1),
         "{summary}"
     );
+    // The worker that synced the scope, as host:pid.
+    assert!(
+        summary["worker"].as_str().is_some_and(|w| w
+            .rsplit_once(':')
+            .is_some_and(|(_, pid)| pid.parse::<u32>().is_ok())),
+        "{summary}"
+    );
 
     // Whatever RUST_LOG asks for, the wire (signed requests, response bodies) stays out.
     let everything = sync_with(&api, &db, &["--full"], Some("trace"));
