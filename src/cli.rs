@@ -412,7 +412,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         tracing::warn!(
             account,
             regions = %regions.join(","),
-            "{account}: skipped {}, not enabled for this account",
+            "{account}: skipped {}, not enabled for this account or not offered there",
             regions.join(", ")
         );
     }

@@ -194,7 +194,7 @@ async fn regions_an_account_has_not_enabled_are_skipped_with_one_warning() {
     assert_eq!(
         warnings,
         [
-            "sagesync: warning: default: skipped af-south-1, me-south-1, not enabled for this account"
+            "sagesync: warning: default: skipped af-south-1, me-south-1, not enabled for this account or not offered there"
         ],
         "{err}"
     );

@@ -202,12 +202,26 @@ enum ScopeError {
 }
 
 impl ScopeError {
-    /// What an opt-in region the account has not enabled answers: its credentials are unknown
-    /// there.
+    /// What an opt-in region the account has not enabled answers (its credentials are unknown
+    /// there), or a region whose SageMaker endpoint does not resolve (not offered there).
     fn region_not_enabled(&self) -> bool {
-        matches!(self, ScopeError::Source(SourceError::Call { code: Some(code), .. })
-            if matches!(code.as_str(), "UnrecognizedClientException" | "InvalidClientTokenId"
-                | "OptInRequired" | "AuthFailure"))
+        match self {
+            ScopeError::Source(SourceError::Call {
+                code: Some(code), ..
+            }) => matches!(
+                code.as_str(),
+                "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+                    | "OptInRequired"
+                    | "AuthFailure"
+            ),
+            ScopeError::Source(SourceError::Call {
+                code: None,
+                message,
+                ..
+            }) => message.contains("dns error"),
+            _ => false,
+        }
     }
 
     /// The SDK could not get credentials (for a role: STS refused to assume it).
