@@ -2,9 +2,10 @@
 //!
 //! Key/value rows, metrics and status transitions are nothing but the `hyper_parameters`,
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
-//! spread out; instance usage is `resource_config`'s instance groups with the job's billable time,
-//! what the cost reports sum. Deriving them in SQL from the stored row means they can never disagree with it,
-//! and costs one statement per table per batch instead of binding every pair from the client.
+//! spread out; instance usage is `resource_config`'s instance groups with the job's billable
+//! time, what the cost reports sum. Deriving them in SQL from the stored row means they can never
+//! disagree with it, and costs one statement per table per batch instead of binding every pair
+//! from the client.
 //! Only jobs this batch actually wrote (their `synced_at` is this run's) are touched: a job whose
 //! `raw` did not change keeps its rows as they are.
 
