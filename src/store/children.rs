@@ -19,19 +19,32 @@ const USAGE_COMMON: &str = "training_job_name, account_id, region, \
     training_job_status, creation_time, training_start_time, enable_managed_spot_training, \
     deleted_at, tags";
 
-/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it,
-/// every one of the jobs: a re-derivation from `raw` rewrites them all).
-fn changed(backend: Backend, n: usize, by_run: bool) -> String {
+/// The job columns each child table is derived from.
+fn sources(table: &str) -> String {
+    match table {
+        KV_TABLE => "hyper_parameters, environment, tags".to_string(),
+        METRIC_TABLE => "final_metric_data_list".to_string(),
+        USAGE_TABLE => format!("{USAGE_COMMON}, billable_time_in_seconds, resource_config"),
+        _ => "secondary_status_transitions".to_string(),
+    }
+}
+
+/// The keys of the jobs written in this batch, with `columns` (none: the keys alone). `n`
+/// placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it, every
+/// one of the jobs: a re-derivation from `raw` rewrites them all).
+fn changed(backend: Backend, n: usize, by_run: bool, columns: &str) -> String {
     let run = if by_run {
         format!(" AND synced_at = {}", backend.placeholders(n + 1, 1))
     } else {
         String::new()
     };
+    let columns = if columns.is_empty() {
+        String::new()
+    } else {
+        format!(", {columns}")
+    };
     format!(
-        "SELECT _key, hyper_parameters, environment, tags, final_metric_data_list, \
-         secondary_status_transitions, training_job_name, account_id, region, training_job_status, \
-         creation_time, training_start_time, enable_managed_spot_training, deleted_at, \
-         billable_time_in_seconds, resource_config FROM {JOB_TABLE} WHERE _key IN ({}){run}",
+        "SELECT _key{columns} FROM {JOB_TABLE} WHERE _key IN ({}){run}",
         backend.placeholders(1, n),
     )
 }
@@ -39,14 +52,14 @@ fn changed(backend: Backend, n: usize, by_run: bool) -> String {
 /// Removes the child rows of the jobs written in this batch.
 pub fn delete(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
     format!(
-        "DELETE FROM {table} WHERE training_job_arn IN (SELECT _key FROM ({}) AS c)",
-        changed(backend, n, by_run)
+        "DELETE FROM {table} WHERE training_job_arn IN ({})",
+        changed(backend, n, by_run, "")
     )
 }
 
 /// Inserts the child rows of the jobs written in this batch.
 pub fn insert(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
-    let c = changed(backend, n, by_run);
+    let c = changed(backend, n, by_run, &sources(table));
     match (backend, table) {
         (Backend::Sqlite, KV_TABLE) => format!(
             "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \

@@ -106,9 +106,7 @@ impl ScopeReport {
             ..Self::new(label)
         }
     }
-}
 
-impl ScopeReport {
     /// The closing line of a scope: the sentence for people, its figures as fields for JSON.
     pub fn log(&self) {
         let calls = |op: &str| {
