@@ -3,51 +3,16 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::moto::{self, sync};
 use common::*;
 use serde_json::json;
 
-fn moto_url() -> String {
-    std::env::var("SAGESYNC_TEST_MOTO_URL").expect(
-        "SAGESYNC_TEST_MOTO_URL is not set: run the suite with scripts/test.sh, which starts moto",
-    )
-}
-
 /// Creates `count` jobs named PREFIX-NNN (from `first`) with tags in moto.
 fn create_jobs(region: &str, prefix: &str, first: u32, count: u32) {
-    let python = std::env::var("SAGESYNC_TEST_PYTHON")
-        .expect("SAGESYNC_TEST_PYTHON is not set: run scripts/test.sh");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moto_jobs.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args([
-            &moto_url(),
-            region,
-            prefix,
-            &first.to_string(),
-            &count.to_string(),
-        ])
-        .output()
-        .expect("run moto_jobs.py");
-    assert!(
-        out.status.success(),
-        "creating jobs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `sagesync sync` against moto with test credentials and nothing from the machine's AWS setup.
-fn sync(db: &Db, args: &[&str]) -> Output {
-    let mut c = db.cmd();
-    c.arg("sync")
-        .args(["--endpoint-url", &moto_url()])
-        .args(args);
-    aws_test_env(&mut c);
-    let out = c.stdin(Stdio::null()).output().expect("run sagesync sync");
-    eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
-    out
+    let (first, count) = (first.to_string(), count.to_string());
+    moto::fixture("moto_jobs.py", &[region, prefix, &first, &count]);
 }
 
 fn summary_of(out: &Output) -> String {
@@ -188,7 +153,7 @@ async fn a_failing_scope_does_not_stop_the_others() {
         c.args([
             "sync",
             "--endpoint-url",
-            &moto_url(),
+            &moto::url(),
             "--profile",
             "default",
             "--profile",

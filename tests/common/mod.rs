@@ -16,6 +16,7 @@ use sqlx::sqlite::SqlitePoolOptions;
 
 pub use sagesync::store::Backend;
 
+pub mod moto;
 pub mod standin;
 
 /// One database under test, isolated from every other test.
