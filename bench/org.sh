@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. scripts/emulators.sh
 
 ACCOUNTS=${1:-50}
 JOBS=${2:-2}
@@ -18,22 +19,9 @@ work=$(mktemp -d /tmp/sagesync-org.XXXXXX)
 on_exit 'rm -rf "$work"'
 if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
 sagesync=${SAGESYNC:-$PWD/target/release/sagesync}
-venv=.venv-test
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6' boto3
-fi
-port=$(free_port)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto=$!
-on_exit "kill $moto 2>/dev/null || true"
-for _ in $(seq 1 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-  sleep 0.1
-done
-url="http://127.0.0.1:$port"
+start_moto url
 echo "creating an organization of $ACCOUNTS accounts with $JOBS jobs in each of $REGIONS..." >&2
-"$venv/bin/python" tests/fixtures/moto_org.py "$url" "$REGIONS" "$ACCOUNTS" "$JOBS" > "$work/org.json"
+"$MOTO_PYTHON" tests/fixtures/moto_org.py "$url" "$REGIONS" "$ACCOUNTS" "$JOBS" > "$work/org.json"
 
 args=(--database-url "sqlite://$work/org.db" sync --endpoint-url "$url" --org-role OrgRead)
 for r in ${REGIONS//,/ }; do args+=(--region "$r"); done

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. scripts/emulators.sh
 
 N=${1:-2000}
 RATE=${2:-200}
@@ -21,11 +22,7 @@ on_exit 'rm -rf "$work"'
 
 cargo build --release --quiet
 sagesync=$PWD/target/release/sagesync
-port=$(free_port)
-python3 tests/fixtures/standin.py "$port" > "$work/standin.out" &
-standin=$!
-on_exit "kill $standin 2>/dev/null || true"
-for _ in $(seq 1 50); do grep -q ready "$work/standin.out" 2>/dev/null && break; sleep 0.1; done
+start_standin
 
 control() { curl -sf -X "${3:-POST}" "http://127.0.0.1:$port/control/$1" -d "${2:-}"; }
 ops="ListTrainingJobs DescribeTrainingJob ListTags Search"

@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. scripts/emulators.sh
 
 SCOPES=${1:-120}
 JOBS=${2:-20}
@@ -34,11 +35,8 @@ regions=$(python3 -c "print(' '.join('r%04d' % i for i in range($SCOPES)))")
 region_args=$(for r in $regions; do printf -- '--region %s ' "$r"; done)
 echo "machine: $(nproc) cores; $SCOPES scopes x $JOBS jobs, $RATE calls/s per scope"
 
-start_standin() { # regions (JSON list), jobs per region, max_rps (0: none); sets $port, $standin
-  port=$(free_port)
-  python3 tests/fixtures/standin.py "$port" > "$work/standin.out" &
-  standin=$!
-  for _ in $(seq 1 50); do grep -q ready "$work/standin.out" 2>/dev/null && break; sleep 0.1; done
+start_regions() { # regions (JSON list), jobs per region, max_rps (0: none): a stand-in serving them
+  start_standin
   curl -sf -X POST "http://127.0.0.1:$port/control/regions" \
     -d "{\"regions\": $1, \"count\": $2, \"first_epoch\": 1700000000, \"max_rps\": $3}" >/dev/null
 }
@@ -47,7 +45,7 @@ as_bench=(env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_CONFIG_FIL
 
 round() { # workers, schema, [kill]: prints wall time, calls, scopes per worker
   local k=$1 schema=$2 kill=${3:-} pids=() i
-  start_standin "$(python3 -c "import json; print(json.dumps('$regions'.split()))")" "$JOBS" "$RATE"
+  start_regions "$(python3 -c "import json; print(json.dumps('$regions'.split()))")" "$JOBS" "$RATE"
   local db=("$sagesync" --database-url "$BENCH_DATABASE_URL" --pg-schema "$schema")
   "${db[@]}" migrate 2>/dev/null
   local start end
@@ -57,7 +55,7 @@ round() { # workers, schema, [kill]: prints wall time, calls, scopes per worker
     "${as_bench[@]}" "${db[@]}" sync --endpoint-url "http://127.0.0.1:$port" --max-rps "$RATE" $region_args 2>"$work/worker-$i.err" &
     pids+=($!)
   done
-  if [ -n "$kill" ]; then sleep 1; kill -9 "${pids[0]}"; fi
+  if [ -n "$kill" ]; then sleep 1; kill -9 "${pids[0]}" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do wait "$p" || true; done
   end=$(date +%s.%N)
   local calls per stored
@@ -76,7 +74,7 @@ round 3 "bench_workers_$$_kill" kill
 many() { # scopes: one process, SQLite
   local n=$1 list
   list=$(python3 -c "import json; print(json.dumps(['m%05d' % i for i in range($n)]))")
-  start_standin "$list" 3 0
+  start_regions "$list" 3 0
   local args
   args=$(python3 -c "print(' '.join('--region m%05d' % i for i in range($n)))")
   # shellcheck disable=SC2086
