@@ -469,3 +469,39 @@ async fn name_only_records_need_region_and_account() {
         assert_eq!(rows[0]["partition"], "aws-cn");
     }
 }
+
+/// SQLite derives child rows in triggers sagesync installs when it opens the file: a file whose
+/// triggers are missing or differ (an older sagesync, a hand edit) gets this version's back.
+#[tokio::test]
+async fn sqlite_triggers_are_put_back_when_missing_or_stale() {
+    let db = Db::new(Backend::Sqlite);
+    db.load_examples();
+    let first = db.dump().await;
+    db.exec(
+        "DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_children_on_update; \
+         CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON sagemaker_training_job \
+         BEGIN DELETE FROM sagemaker_training_job_kv WHERE training_job_arn = OLD._key; END; \
+         DELETE FROM sagemaker_training_job_kv; DELETE FROM sagemaker_training_job_metric; \
+         DELETE FROM sagemaker_training_job_status_transition; \
+         DELETE FROM sagemaker_training_job_instance_usage; DELETE FROM sagemaker_training_job",
+    )
+    .await;
+    db.load_examples();
+    assert_eq!(db.dump().await, first);
+
+    // A newer version of one job replaces its child rows through the update trigger.
+    let mut x = example_jobs_api_form().remove(0);
+    x["Tags"] = json!([{"Key": "team", "Value": "growth"}]);
+    let f = write_file(db.dir.path(), "newer.json", &x.to_string());
+    assert_eq!(
+        db.run(&["load", f.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let tags = db
+        .json_rows(&format!(
+            "SELECT json_object('key', key, 'value', value) AS j FROM sagemaker_training_job_kv \
+             WHERE training_job_arn = '{XGB}' AND kind = 'tags'"
+        ))
+        .await;
+    assert_eq!(tags, vec![json!({"key": "team", "value": "growth"})]);
+}

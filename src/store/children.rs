@@ -4,10 +4,15 @@
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
 //! time, what the cost reports sum. Deriving them in SQL from the stored row means they can never
-//! disagree with it, and costs one statement per table per batch instead of binding every pair
-//! from the client.
-//! Only jobs this batch actually wrote (their `synced_at` is this run's) are touched: a job whose
-//! `raw` did not change keeps its rows as they are.
+//! disagree with it. Only jobs actually written are touched: a job whose `raw` did not change
+//! keeps its rows as they are.
+//!
+//! Postgres derives them with one statement per table per batch, from the jobs whose `synced_at`
+//! is this run's. SQLite derives them in triggers on the job row, which see the row being written
+//! (`NEW`) instead of reading it back: SQLite stores most of a row in overflow pages, and reading
+//! each batch back twice per child table cost its loads more than the tables themselves
+//! (BENCHMARKS.md). The store installs the triggers this module renders whenever the stored ones
+//! differ, so they always match the running binary.
 
 use super::Backend;
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE};
@@ -15,24 +20,36 @@ use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABL
 pub const TABLES: [&str; 4] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE];
 
 /// The columns of [`USAGE_TABLE`] copied from the job row as they are.
-const USAGE_COMMON: &str = "training_job_name, account_id, region, \
-    training_job_status, creation_time, training_start_time, enable_managed_spot_training, \
-    deleted_at, tags";
+const USAGE_COMMON: [&str; 9] = [
+    "training_job_name",
+    "account_id",
+    "region",
+    "training_job_status",
+    "creation_time",
+    "training_start_time",
+    "enable_managed_spot_training",
+    "deleted_at",
+    "tags",
+];
 
 /// The job columns each child table is derived from.
 fn sources(table: &str) -> String {
     match table {
         KV_TABLE => "hyper_parameters, environment, tags".to_string(),
         METRIC_TABLE => "final_metric_data_list".to_string(),
-        USAGE_TABLE => format!("{USAGE_COMMON}, billable_time_in_seconds, resource_config"),
+        USAGE_TABLE => format!(
+            "{}, billable_time_in_seconds, resource_config",
+            USAGE_COMMON.join(", ")
+        ),
         _ => "secondary_status_transitions".to_string(),
     }
 }
 
-/// The keys of the jobs written in this batch, with `columns` (none: the keys alone). `n`
-/// placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it, every
-/// one of the jobs: a re-derivation from `raw` rewrites them all).
-fn changed(backend: Backend, n: usize, by_run: bool, columns: &str) -> String {
+/// Postgres: the keys of the jobs written in this batch, with `columns` (none: the keys alone).
+/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it,
+/// every one of the jobs: a re-derivation from `raw` rewrites them all).
+fn changed(n: usize, by_run: bool, columns: &str) -> String {
+    let backend = Backend::Postgres;
     let run = if by_run {
         format!(" AND synced_at = {}", backend.placeholders(n + 1, 1))
     } else {
@@ -49,60 +66,36 @@ fn changed(backend: Backend, n: usize, by_run: bool, columns: &str) -> String {
     )
 }
 
-/// Removes the child rows of the jobs written in this batch.
-pub fn delete(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
+/// Postgres: removes the child rows of the jobs written in this batch.
+pub fn delete(table: &str, n: usize, by_run: bool) -> String {
     format!(
         "DELETE FROM {table} WHERE training_job_arn IN ({})",
-        changed(backend, n, by_run, "")
+        changed(n, by_run, "")
     )
 }
 
-/// Inserts the child rows of the jobs written in this batch.
-pub fn insert(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
-    let c = changed(backend, n, by_run, &sources(table));
-    match (backend, table) {
-        (Backend::Sqlite, KV_TABLE) => format!(
-            "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
-             SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, json_each(c.hyper_parameters) e \
-             UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, json_each(c.environment) e \
-             UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, json_each(c.tags) e"
-        ),
-        (Backend::Postgres, KV_TABLE) => format!(
+/// Postgres: inserts the child rows of the jobs written in this batch.
+pub fn insert(table: &str, n: usize, by_run: bool) -> String {
+    let c = changed(n, by_run, &sources(table));
+    let common = USAGE_COMMON.join(", ");
+    match table {
+        KV_TABLE => format!(
             "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
              SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
              UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
              UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
         ),
-        (Backend::Sqlite, METRIC_TABLE) => format!(
-            "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
-             SELECT c._key, coalesce(json_extract(e.value, '$.MetricName'), ''), \
-             json_extract(e.value, '$.Value'), json_extract(e.value, '$.Timestamp') \
-             FROM c, json_each(c.final_metric_data_list) e"
-        ),
-        (Backend::Postgres, METRIC_TABLE) => format!(
+        METRIC_TABLE => format!(
             "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
              SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
              (e->>'Timestamp')::timestamptz \
              FROM c, jsonb_array_elements(c.final_metric_data_list) e"
         ),
         // A job of one instance type is one group: resource_config itself.
-        (Backend::Sqlite, USAGE_TABLE) => format!(
-            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {USAGE_COMMON}, instance_group_name, \
+        USAGE_TABLE => format!(
+            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
              instance_type, instance_count, billable_instance_seconds, seq, month) \
-             SELECT c._key, {USAGE_COMMON}, \
-             json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
-             json_extract(g.value, '$.InstanceCount'), \
-             coalesce(billable_time_in_seconds, 0) * coalesce(json_extract(g.value, '$.InstanceCount'), 0), \
-             CASE WHEN json_array_length(resource_config, '$.InstanceGroups') > 0 THEN g.key + 1 ELSE 0 END, \
-             substr(coalesce(training_start_time, creation_time), 1, 7) \
-             FROM c, json_each(CASE WHEN json_array_length(resource_config, '$.InstanceGroups') > 0 \
-             THEN json_extract(resource_config, '$.InstanceGroups') \
-             ELSE json_array(json(coalesce(resource_config, 'null'))) END) g"
-        ),
-        (Backend::Postgres, USAGE_TABLE) => format!(
-            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {USAGE_COMMON}, instance_group_name, \
-             instance_type, instance_count, billable_instance_seconds, seq, month) \
-             SELECT c._key, {USAGE_COMMON}, \
+             SELECT c._key, {common}, \
              g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
              coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0), \
              CASE WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
@@ -114,19 +107,83 @@ pub fn insert(backend: Backend, table: &str, n: usize, by_run: bool) -> String {
              THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
              WITH ORDINALITY AS g(e, seq)"
         ),
-        (Backend::Sqlite, _) => format!(
-            "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
-             (training_job_arn, seq, status, start_time, end_time, status_message) \
-             SELECT c._key, e.key + 1, json_extract(e.value, '$.Status'), json_extract(e.value, '$.StartTime'), \
-             json_extract(e.value, '$.EndTime'), json_extract(e.value, '$.StatusMessage') \
-             FROM c, json_each(c.secondary_status_transitions) e"
-        ),
-        (Backend::Postgres, _) => format!(
+        _ => format!(
             "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
              (training_job_arn, seq, status, start_time, end_time, status_message) \
              SELECT c._key, t.seq, t.e->>'Status', (t.e->>'StartTime')::timestamptz, \
              (t.e->>'EndTime')::timestamptz, t.e->>'StatusMessage' \
              FROM c, jsonb_array_elements(c.secondary_status_transitions) WITH ORDINALITY AS t(e, seq)"
+        ),
+    }
+}
+
+/// SQLite: the triggers (name, `CREATE TRIGGER` text) that derive a job's child rows when the
+/// job is inserted, or updated with a new `raw` (a changed job, a re-derivation). Marking a job
+/// deleted sets `deleted_at` alone and leaves them be.
+pub fn sqlite_triggers() -> [(&'static str, String); 2] {
+    let inserts: String = TABLES.iter().map(|t| sqlite_insert(t) + "; ").collect();
+    let deletes: String = TABLES
+        .iter()
+        .map(|t| format!("DELETE FROM {t} WHERE training_job_arn = OLD._key; "))
+        .collect();
+    [
+        (
+            "sagesync_children_on_insert",
+            format!(
+                "CREATE TRIGGER sagesync_children_on_insert AFTER INSERT ON {JOB_TABLE} \
+                 BEGIN {inserts}END"
+            ),
+        ),
+        (
+            "sagesync_children_on_update",
+            format!(
+                "CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON {JOB_TABLE} \
+                 BEGIN {deletes}{inserts}END"
+            ),
+        ),
+    ]
+}
+
+/// SQLite: inserts one table's child rows of the job a trigger fired for (`NEW`).
+fn sqlite_insert(table: &str) -> String {
+    match table {
+        KV_TABLE => format!(
+            "INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
+             SELECT NEW._key, 'hyper_parameters', e.key, e.value FROM json_each(NEW.hyper_parameters) e \
+             UNION ALL SELECT NEW._key, 'environment', e.key, e.value FROM json_each(NEW.environment) e \
+             UNION ALL SELECT NEW._key, 'tags', e.key, e.value FROM json_each(NEW.tags) e"
+        ),
+        METRIC_TABLE => format!(
+            "INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
+             SELECT NEW._key, coalesce(json_extract(e.value, '$.MetricName'), ''), \
+             json_extract(e.value, '$.Value'), json_extract(e.value, '$.Timestamp') \
+             FROM json_each(NEW.final_metric_data_list) e"
+        ),
+        // A job of one instance type is one group: resource_config itself.
+        USAGE_TABLE => {
+            let common = USAGE_COMMON.join(", ");
+            let new_common = USAGE_COMMON.map(|c| format!("NEW.{c}")).join(", ");
+            let groups = "json_array_length(NEW.resource_config, '$.InstanceGroups') > 0";
+            format!(
+                "INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
+                 instance_type, instance_count, billable_instance_seconds, seq, month) \
+                 SELECT NEW._key, {new_common}, \
+                 json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
+                 json_extract(g.value, '$.InstanceCount'), \
+                 coalesce(NEW.billable_time_in_seconds, 0) * coalesce(json_extract(g.value, '$.InstanceCount'), 0), \
+                 CASE WHEN {groups} THEN g.key + 1 ELSE 0 END, \
+                 substr(coalesce(NEW.training_start_time, NEW.creation_time), 1, 7) \
+                 FROM json_each(CASE WHEN {groups} \
+                 THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
+                 ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"
+            )
+        }
+        _ => format!(
+            "INSERT INTO {TRANSITION_TABLE} \
+             (training_job_arn, seq, status, start_time, end_time, status_message) \
+             SELECT NEW._key, e.key + 1, json_extract(e.value, '$.Status'), json_extract(e.value, '$.StartTime'), \
+             json_extract(e.value, '$.EndTime'), json_extract(e.value, '$.StatusMessage') \
+             FROM json_each(NEW.secondary_status_transitions) e"
         ),
     }
 }

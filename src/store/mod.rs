@@ -111,6 +111,9 @@ impl Store {
             }
         };
         store.migrate(&opts.url).await?;
+        if let Store::Sqlite(pool) = &store {
+            sqlite::install_triggers(pool).await?;
+        }
         store.reflatten().await?;
         Ok(store)
     }

@@ -2,7 +2,8 @@
 //! thread, off the writer's path.
 //!
 //! Per batch: upsert the job rows, then for the jobs it wrote delete their child rows and derive
-//! them anew from the stored row (see [`super::children`]). Run inside one transaction this
+//! them anew from the stored row (see [`super::children`]; on SQLite, triggers do it as the rows
+//! are written). Run inside one transaction this
 //! replaces each job whole: no reader sees half of a job's children and a newer version of a job
 //! leaves no stale ones. The upsert leaves a row alone (and its `synced_at` unchanged) when its
 //! `raw` is the same, so loading the same input twice changes nothing.
@@ -83,6 +84,10 @@ impl Writer {
                 }
             },
         )?;
+        // SQLite's triggers derive the child rows as the job rows are written.
+        if self.backend == Backend::Sqlite {
+            return Ok(out);
+        }
         // All jobs of a run share its synced_at, which marks the rows this batch wrote.
         let Some(synced_at) = jobs.first().map(|j| j.synced_at) else {
             return Ok(out);
@@ -154,10 +159,10 @@ impl Writer {
     fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
         match shape {
             Shape::DeleteChildren(table) => {
-                return Ok(children::delete(self.backend, table, rows, !self.reflatten));
+                return Ok(children::delete(table, rows, !self.reflatten));
             }
             Shape::InsertChildren(table) => {
-                return Ok(children::insert(self.backend, table, rows, !self.reflatten));
+                return Ok(children::insert(table, rows, !self.reflatten));
             }
             Shape::UpsertJobs => {}
         }
