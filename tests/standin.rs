@@ -301,3 +301,30 @@ async fn full_sync_refreshes_tags_and_settles_jobs_the_api_dropped() {
         }));
     }
 }
+
+/// SageMaker's quotas are per operation. With no flags, a sync throttled on the listing and on
+/// the describes, each at its own rate, still stores every job and fails none (each operation
+/// finds its rate on its own; how fast is bench/rates.sh's subject).
+#[tokio::test]
+async fn per_operation_quotas_are_found_without_flags() {
+    let db = Db::new(Backend::Sqlite);
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "q", "count": 150, "first_epoch": EPOCH, "step_seconds": 3600}),
+    );
+    api.control(
+        "quotas",
+        json!({"ListTrainingJobs": 2, "Search": 2, "DescribeTrainingJob": 40}),
+    );
+    let out = api.sync(&db, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(
+            "failed 0; calls: ListTrainingJobs 2, DescribeTrainingJob 150, ListTags 0, Search 2"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.jobs(false).await.len(), 150);
+}

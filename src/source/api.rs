@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::RequestId;
 use aws_sdk_sagemaker::types::{ResourceType, SearchSortOrder, SortBy, SortOrder};
@@ -70,9 +71,42 @@ impl RateLimit {
 /// A scope's client with its call counters and rate limit; cheap to clone into concurrent tasks.
 #[derive(Clone)]
 pub struct Api {
-    pub client: Client,
+    client: Client,
     pub calls: Arc<Calls>,
-    pub limit: Option<Arc<RateLimit>>,
+    limit: Option<Arc<RateLimit>>,
+    rates: Arc<Rates>,
+}
+
+/// One retry partition per operation, each with the SDK's adaptive rate of its own: SageMaker's
+/// quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob more), so a
+/// throttled listing must not slow the describes down. Retries stay bounded by --max-attempts
+/// alone (no retry quota), as for the scope's client.
+struct Rates {
+    list: RetryPartition,
+    describe: RetryPartition,
+    list_tags: RetryPartition,
+    search: RetryPartition,
+}
+
+impl Rates {
+    fn new(label: &str) -> Self {
+        let partition = |op: &str| {
+            RetryPartition::custom(format!("sagesync {label} {op}"))
+                .token_bucket(TokenBucket::unlimited())
+                .build()
+        };
+        Rates {
+            list: partition("ListTrainingJobs"),
+            describe: partition("DescribeTrainingJob"),
+            list_tags: partition("ListTags"),
+            search: partition("Search"),
+        }
+    }
+}
+
+/// The per-call configuration that puts a call in its operation's partition.
+fn in_partition(partition: &RetryPartition) -> aws_sdk_sagemaker::config::Builder {
+    aws_sdk_sagemaker::config::Builder::default().retry_partition(partition.clone())
 }
 
 /// One job of a Search page: what a sync takes from it is the tags.
@@ -96,6 +130,16 @@ pub struct Summary {
 }
 
 impl Api {
+    /// The calls of scope `label` through `client`, at most `max_rps` a second in all.
+    pub fn new(client: Client, label: &str, max_rps: Option<f64>) -> Self {
+        Api {
+            client,
+            calls: Arc::new(Calls::default()),
+            limit: max_rps.and_then(RateLimit::per_second).map(Arc::new),
+            rates: Arc::new(Rates::new(label)),
+        }
+    }
+
     async fn start(&self, counter: &AtomicU64) {
         if let Some(limit) = &self.limit {
             limit.wait().await;
@@ -120,6 +164,7 @@ impl Api {
             .sort_order(SortOrder::Descending)
             .set_next_token(token)
             .customize()
+            .config_override(in_partition(&self.rates.list))
             .interceptor(capture.clone())
             .send();
         observed(OP, call).await.map_err(|e| call_error(OP, e))?;
@@ -151,6 +196,7 @@ impl Api {
             .describe_training_job()
             .training_job_name(name)
             .customize()
+            .config_override(in_partition(&self.rates.describe))
             .interceptor(capture.clone())
             .send();
         match observed(OP, call).await {
@@ -177,6 +223,7 @@ impl Api {
             .max_results(100)
             .set_next_token(token)
             .customize()
+            .config_override(in_partition(&self.rates.search))
             .interceptor(capture.clone())
             .send();
         observed(OP, call).await.map_err(|e| call_error(OP, e))?;
@@ -219,6 +266,7 @@ impl Api {
                 .max_results(100)
                 .set_next_token(token)
                 .customize()
+                .config_override(in_partition(&self.rates.list_tags))
                 .interceptor(capture.clone())
                 .send();
             observed(OP, call).await.map_err(|e| call_error(OP, e))?;

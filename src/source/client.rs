@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_smithy_types::retry::RetrySpec;
 
 use super::SourceError;
 use super::org::{self, OrgOptions};
@@ -47,7 +48,7 @@ impl Scope {
     /// The scope's SageMaker client. Retries are bounded by --max-attempts alone: the SDK's
     /// shared retry quota would otherwise run dry in a throttling storm and leave jobs unsynced.
     /// Each scope gets its own partition, so the adaptive rate of one account does not slow
-    /// another.
+    /// another (and [`super::Api`] gives each operation one of its own within the scope).
     pub fn client(&self) -> Client {
         let mut config = aws_sdk_sagemaker::config::Builder::from(&self.config);
         if let Some(credentials) = &self.credentials {
@@ -182,8 +183,13 @@ async fn assume(
 }
 
 async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)));
+    // Retry Behavior 2.1 (smithy-rs 2026-07): under 2.0 a throttled retry costs the adaptive
+    // limiter 10 tokens against a cold start's capacity of 1, so the first throttle of a run put
+    // calls to sleep for 20 s each (bench/rates.sh: 4.5x the time the quotas allow).
+    let retries = RetryConfig::adaptive()
+        .with_max_attempts(opts.max_attempts.max(1))
+        .with_retry_spec(RetrySpec::v2_1());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries);
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }

@@ -20,7 +20,7 @@ mod worker;
 
 use crate::flatten::{Flattener, time};
 use crate::source::api::Summary;
-use crate::source::{Api, Calls, RateLimit, Scope, SourceError};
+use crate::source::{Api, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
 pub use claim::sync_all;
 pub use progress::Progress;
@@ -237,11 +237,7 @@ async fn sync_scope(
     opts: &SyncOptions,
 ) -> ScopeReport {
     let started = Instant::now();
-    let api = Api {
-        client: scope.client(),
-        calls: Arc::new(Calls::default()),
-        limit: opts.max_rps.and_then(RateLimit::per_second).map(Arc::new),
-    };
+    let api = Api::new(scope.client(), &scope.label, opts.max_rps);
     let mut report = ScopeReport::new(&scope.label);
     report.account = scope.account.clone();
     if let Err(e) = run_scope(store, &scope, &api, flattener, opts, &mut report).await {
