@@ -77,10 +77,11 @@ pub struct Api {
     rates: Arc<Rates>,
 }
 
-/// One retry partition per operation, each with the SDK's adaptive rate of its own: SageMaker's
-/// quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob more), so a
-/// throttled listing must not slow the describes down. Retries stay bounded by --max-attempts
-/// alone (no retry quota), as for the scope's client.
+/// One retry partition per operation of a scope, each with the SDK's adaptive rate of its own:
+/// SageMaker's quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob
+/// more), so a throttled listing must not slow the describes down, nor one account another.
+/// Retries are bounded by --max-attempts alone: the SDK's shared retry quota would otherwise run
+/// dry in a throttling storm and leave jobs unsynced.
 struct Rates {
     list: RetryPartition,
     describe: RetryPartition,

@@ -8,7 +8,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_sagemaker::config::retry::RetryConfig;
 use aws_smithy_types::retry::RetrySpec;
 
 use super::SourceError;
@@ -45,19 +45,14 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The scope's SageMaker client. Retries are bounded by --max-attempts alone: the SDK's
-    /// shared retry quota would otherwise run dry in a throttling storm and leave jobs unsynced.
-    /// Each scope gets its own partition, so the adaptive rate of one account does not slow
-    /// another (and [`super::Api`] gives each operation one of its own within the scope).
+    /// The scope's SageMaker client. Its retry partitions, one per operation, are
+    /// [`super::Api`]'s: every call names its own.
     pub fn client(&self) -> Client {
         let mut config = aws_sdk_sagemaker::config::Builder::from(&self.config);
         if let Some(credentials) = &self.credentials {
             config = config.credentials_provider(credentials.clone());
         }
-        let partition = RetryPartition::custom(format!("sagesync {}", self.label))
-            .token_bucket(TokenBucket::unlimited())
-            .build();
-        Client::from_conf(config.retry_partition(partition).build())
+        Client::from_conf(config.build())
     }
 }
 
