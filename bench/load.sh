@@ -7,6 +7,8 @@
 #   bench/load.sh [N] [N_MEM] [NAIVE_SAMPLE]     # defaults: 100000 500000 10000
 #
 # Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use.
+# BENCH_DIR=dir puts the input and the SQLite file there (/dev/shm: tmpfs, for comparisons the
+# disk's noise would drown).
 # SAGESYNC=path measures that binary instead of building one (to compare two versions), and
 # N_MEM 0 and NAIVE_SAMPLE 0 leave out the memory run and the naive loader.
 set -euo pipefail
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 N=${1:-100000}
 N_MEM=${2:-500000}
 SAMPLE=${3:-10000}
-work=$(mktemp -d /tmp/sagesync-bench.XXXXXX)
+work=$(mktemp -d "${BENCH_DIR:-/tmp}/sagesync-bench.XXXXXX")
 on_exit 'rm -rf "$work"'
 
 if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
