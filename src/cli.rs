@@ -70,7 +70,7 @@ pub enum Command {
     /// Create or upgrade the schema (every other command does this first)
     Migrate,
     /// Bring the inventory up to date from the SageMaker API (incremental)
-    Sync(SyncArgs),
+    Sync(Box<SyncArgs>),
     /// Store DescribeTrainingJob responses from files, directories or stdin
     Load(LoadArgs),
     /// Run a canned report or SQL of your own
@@ -197,6 +197,16 @@ pub struct SyncArgs {
     #[arg(long, value_name = "N")]
     pub max_rps: Option<f64>,
 
+    /// Describes per scope and run of the rows a first sync stored from Search (the backlog);
+    /// later runs describe the rest (default: no limit)
+    #[arg(long, value_name = "N")]
+    pub describe_budget: Option<u64>,
+
+    /// A first sync describes every job as it lists, instead of storing every job from Search
+    /// first and completing the rows with describes
+    #[arg(long)]
+    pub no_search: bool,
+
     #[command(flatten)]
     pub redact: RedactArgs,
 }
@@ -306,7 +316,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
         Command::Load(args) => run_load(&opts, args).await,
-        Command::Sync(args) => run_sync(&opts, args).await,
+        Command::Sync(args) => run_sync(&opts, *args).await,
         Command::Query(args) => run_query(&opts, args).await,
         Command::Prices(PricesCommand::Load { file, replace }) => {
             let prices = match prices::read(&file) {
@@ -378,6 +388,8 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         wait: args.wait,
         batch: args.batch_size.max(1),
         max_rps: args.max_rps,
+        search_first: !args.no_search,
+        describe_budget: args.describe_budget,
         progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
     };
     let display = sync_opts.progress.show();

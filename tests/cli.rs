@@ -30,7 +30,14 @@ async fn schema_has_exactly_the_datadog_columns_and_ours_on_both_backends() {
     assert_eq!(set(&mapped[..DATADOG_COLUMNS]), set(&datadog));
     assert_eq!(
         &mapped[DATADOG_COLUMNS..],
-        &["region", "partition", "raw", "synced_at", "deleted_at"]
+        &[
+            "region",
+            "partition",
+            "raw",
+            "synced_at",
+            "deleted_at",
+            "described_at"
+        ]
     );
     for db in backends() {
         assert_eq!(db.run(&["migrate"]).status.code(), Some(0));

@@ -71,6 +71,8 @@ async fn overlap_then_kill(backend: Backend) {
             "2",
             "--batch-size",
             "5",
+            // Describes as it lists: killed among them (tests/backlog.rs kills the Search path).
+            "--no-search",
         ])
         .stdin(Stdio::null())
         .stderr(Stdio::null())

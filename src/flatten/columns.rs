@@ -44,6 +44,8 @@ pub enum Source {
     SyncedAt,
     /// Set only when a sync finds the job gone; storing a job clears it.
     DeletedAt,
+    /// When a DescribeTrainingJob body of the job was stored; NULL for a Search record.
+    DescribedAt,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +147,7 @@ pub const COLUMNS: &[Column] = &[
     col("raw", Json, Source::Raw),
     col("synced_at", Time, Source::SyncedAt),
     col("deleted_at", Time, Source::DeletedAt),
+    col("described_at", Time, Source::DescribedAt),
 ];
 
 /// Number of columns mirrored from Datadog (the rest are sagesync's).

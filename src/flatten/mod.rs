@@ -41,6 +41,9 @@ pub struct JobRecord {
     pub tags: Option<Map<String, Value>>,
     pub doc: Map<String, Value>,
     pub synced_at: DateTime<Utc>,
+    /// Built from a whole DescribeTrainingJob body, not from a Search record (`{"TrainingJob":
+    /// {...}}`), which lacks the members only DescribeTrainingJob returns.
+    pub described: bool,
     /// Some string held NUL, which Postgres cannot store; it was replaced by U+FFFD.
     pub replaced_nul: bool,
 }
@@ -99,10 +102,12 @@ impl Flattener {
             other => return Err(RecordError::NotAnObject(json_kind(&other))),
         };
         // A `Search` result item wraps the job as {"TrainingJob": {...}}.
+        let mut described = true;
         if doc.len() == 1
             && let Some(Value::Object(inner)) = doc.get_mut("TrainingJob")
         {
             doc = std::mem::take(inner);
+            described = false;
         }
         shape::normalize(&mut doc)?;
         self.redactor.redact(&mut doc);
@@ -124,6 +129,7 @@ impl Flattener {
             partition,
             doc,
             synced_at: self.synced_at,
+            described,
             replaced_nul,
         })
     }
@@ -159,6 +165,8 @@ impl JobRecord {
             Source::Raw => Cell::Object(&self.doc),
             Source::SyncedAt => Cell::Time(self.synced_at),
             Source::DeletedAt => Cell::Null(Kind::Time),
+            Source::DescribedAt if self.described => Cell::Time(self.synced_at),
+            Source::DescribedAt => Cell::Null(Kind::Time),
         }
     }
 }

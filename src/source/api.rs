@@ -10,7 +10,9 @@ use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::RequestId;
-use aws_sdk_sagemaker::types::{ResourceType, SearchSortOrder, SortBy, SortOrder};
+use aws_sdk_sagemaker::types::{
+    Filter, Operator, ResourceType, SearchExpression, SearchSortOrder, SortBy, SortOrder,
+};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -110,15 +112,6 @@ fn in_partition(partition: &RetryPartition) -> aws_sdk_sagemaker::config::Builde
     aws_sdk_sagemaker::config::Builder::default().retry_partition(partition.clone())
 }
 
-/// One job of a Search page: what a sync takes from it is the tags.
-#[derive(Debug, Clone)]
-pub struct Tagged {
-    pub arn: String,
-    pub creation_time: Option<String>,
-    /// The {Key, Value} list, as ListTags gives it.
-    pub tags: Value,
-}
-
 /// One entry of a ListTrainingJobs page.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -207,18 +200,33 @@ impl Api {
         }
     }
 
-    /// One page of Search over training jobs, newest first: up to 100 jobs with their tags.
+    /// One page of Search over training jobs, newest first: up to 100 result items
+    /// (`{"TrainingJob": {...}}`, tags included), of jobs created at or before `created_by` when
+    /// given (Search filters take whole seconds: `YYYY-mm-ddTHH:MM:SS`, UTC, no zone).
     pub async fn search_page(
         &self,
         token: Option<String>,
-    ) -> Result<(Vec<Tagged>, Option<String>), SourceError> {
+        created_by: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), SourceError> {
         const OP: &str = "Search";
         self.start(&self.calls.search).await;
         let capture = Capture::default();
+        let expression = created_by.map(|at| {
+            SearchExpression::builder()
+                .filters(
+                    Filter::builder()
+                        .name("CreationTime")
+                        .operator(Operator::LessThanOrEqualTo)
+                        .value(at)
+                        .build(),
+                )
+                .build()
+        });
         let call = self
             .client
             .search()
             .resource(ResourceType::TrainingJob)
+            .set_search_expression(expression)
             .sort_by("CreationTime")
             .sort_order(SearchSortOrder::Descending)
             .max_results(100)
@@ -229,26 +237,11 @@ impl Api {
             .send();
         observed(OP, call).await.map_err(|e| call_error(OP, e))?;
         let mut body = capture.json(OP)?;
-        let jobs = match body.get_mut("Results").map(Value::take) {
+        let items = match body.get_mut("Results").map(Value::take) {
             Some(Value::Array(results)) => results,
             _ => Vec::new(),
         };
-        let jobs = jobs
-            .into_iter()
-            .filter_map(|mut r| {
-                let job = r.get_mut("TrainingJob")?;
-                Some(Tagged {
-                    arn: job["TrainingJobArn"].as_str()?.to_string(),
-                    creation_time: normalised(&job["CreationTime"]),
-                    // A job without tags may come without the member.
-                    tags: match job.get_mut("Tags").map(Value::take) {
-                        Some(t @ Value::Array(_)) => t,
-                        _ => Value::Array(Vec::new()),
-                    },
-                })
-            })
-            .collect();
-        Ok((jobs, next_token(&body)))
+        Ok((items, next_token(&body)))
     }
 
     /// All tags of a resource, following ListTags pages, as the {Key, Value} list the
@@ -307,7 +300,7 @@ fn next_token(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-fn normalised(v: &Value) -> Option<String> {
+pub(crate) fn normalised(v: &Value) -> Option<String> {
     crate::flatten::time::parse(v).map(|t| crate::flatten::time::format(&t))
 }
 

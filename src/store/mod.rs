@@ -4,6 +4,7 @@
 //! own pool and its own migrations folder; the SQL that writes jobs is generated once from the
 //! column table and rendered per dialect (see [`write`]).
 
+mod backlog;
 mod children;
 mod lock;
 mod postgres;
@@ -16,6 +17,7 @@ pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
 
+pub use backlog::{BacklogPosition, SearchWalk, Undescribed};
 pub use lock::{Claim, ScopeLocks, SyncLock, worker_name};
 pub use sync_state::{Cursor, Missing};
 pub use url::{Backend, DbUrl};

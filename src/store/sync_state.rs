@@ -53,7 +53,7 @@ struct RawAndTags {
 }
 
 impl Store {
-    fn placeholders(&self, from: usize, n: usize) -> String {
+    pub(super) fn placeholders(&self, from: usize, n: usize) -> String {
         self.backend().placeholders(from, n)
     }
 

@@ -174,15 +174,32 @@ impl Writer {
                 .map_err(|e| StoreError::Build(e.to_string()))?;
         }
         let kept: &[&str] = if self.reflatten {
-            &["_key", "synced_at", "deleted_at"]
+            &["_key", "synced_at", "deleted_at", "described_at"]
         } else {
             &["_key"]
         };
         let mut on_conflict = OnConflict::column("_key");
         on_conflict.update_columns(columns.iter().copied().filter(|n| !kept.contains(n)));
         if !self.reflatten {
+            // A new version, a job back from the deleted, or a described body for a row built
+            // from Search; but a Search record never replaces the described body of the same
+            // version (LastModifiedTime), whose describe-only members it lacks.
+            let t = |c: &str| format!(r#""{JOB_TABLE}"."{c}""#);
+            let x = |c: &str| format!(r#""excluded"."{c}""#);
+            let (raw, deleted, described) = ("raw", "deleted_at", "described_at");
             on_conflict.action_and_where(Expr::cust(format!(
-                r#""{JOB_TABLE}"."raw" <> "excluded"."raw" OR "{JOB_TABLE}"."deleted_at" IS NOT NULL"#
+                "({} <> {} OR {} IS NOT NULL OR ({} IS NULL AND {} IS NOT NULL)) \
+                 AND NOT ({} IS NULL AND {} IS NOT NULL AND {} IS NULL AND {} = {})",
+                t(raw),
+                x(raw),
+                t(deleted),
+                t(described),
+                x(described),
+                x(described),
+                t(described),
+                t(deleted),
+                t("last_modified_time"),
+                x("last_modified_time"),
             )));
         }
         stmt.on_conflict(on_conflict);

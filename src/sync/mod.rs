@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod backlog;
 mod claim;
 mod progress;
 mod tags;
@@ -45,6 +46,10 @@ pub struct SyncOptions {
     pub wait: bool,
     pub batch: usize,
     pub max_rps: Option<f64>,
+    /// A scope's first sync walks Search first (off with `--no-search`).
+    pub search_first: bool,
+    /// `--describe-budget`: describes of rows built from Search, per scope and run.
+    pub describe_budget: Option<u64>,
     /// Counts shared by every scope, for the live line on a terminal.
     pub progress: Arc<Progress>,
 }
@@ -53,11 +58,15 @@ pub struct SyncOptions {
 pub struct ScopeReport {
     pub label: String,
     pub listed: u64,
+    /// Rows a first sync stored from Search records (`stored` counts described ones).
+    pub searched: u64,
     pub described: u64,
     pub skipped: u64,
     pub stored: u64,
     pub deleted: u64,
     pub failed: u64,
+    /// Rows still built from Search alone after this run: later runs describe them.
+    pub incomplete: u64,
     pub calls: [(&'static str, u64); 4],
     pub elapsed: Duration,
     /// Why the scope stopped, when it did.
@@ -120,11 +129,13 @@ impl ScopeReport {
                 tracing::$level!(
                     scope = %self.label,
                     listed = self.listed,
+                    searched = self.searched,
                     described = self.described,
                     skipped = self.skipped,
                     stored = self.stored,
                     deleted = self.deleted,
                     failed = self.failed,
+                    incomplete = self.incomplete,
                     calls.ListTrainingJobs = calls("ListTrainingJobs"),
                     calls.DescribeTrainingJob = calls("DescribeTrainingJob"),
                     calls.ListTags = calls("ListTags"),
@@ -167,16 +178,25 @@ impl std::fmt::Display for ScopeReport {
             .iter()
             .map(|(op, n)| format!("{op} {n}"))
             .collect();
+        write!(f, "{}: listed {}", self.label, self.listed)?;
+        if self.searched > 0 {
+            write!(f, ", from Search {}", self.searched)?;
+        }
         write!(
             f,
-            "{}: listed {}, described {}, skipped {}, stored {}, deleted {}, failed {}; calls: {}; {:.1}s on {}",
-            self.label,
-            self.listed,
-            self.described,
-            self.skipped,
-            self.stored,
-            self.deleted,
-            self.failed,
+            ", described {}, skipped {}, stored {}, deleted {}, failed {}",
+            self.described, self.skipped, self.stored, self.deleted, self.failed,
+        )?;
+        if self.incomplete > 0 {
+            write!(
+                f,
+                ", {} rows from Search still to describe (the next syncs complete them)",
+                self.incomplete
+            )?;
+        }
+        write!(
+            f,
+            "; calls: {}; {:.1}s on {}",
             calls.join(", "),
             self.elapsed.as_secs_f64(),
             self.worker
@@ -257,9 +277,10 @@ async fn sync_scope(
     report
 }
 
-/// One scope's sync, step by step: walk the listing (each page: change detection, tags, describes,
-/// `--full`'s tag refresh), describe the stored jobs that can still change, settle the jobs a
-/// full listing did not return, and only then move the cursor.
+/// One scope's sync, step by step: on a first sync, store every job from Search; walk the listing
+/// (each page: change detection, tags, describes, `--full`'s tag refresh); describe the stored
+/// jobs that can still change; settle the jobs a full listing did not return, and only then move
+/// the cursor; last, describe the rows built from Search, within the budget.
 async fn run_scope(
     store: &Store,
     scope: &Scope,
@@ -285,22 +306,28 @@ async fn run_scope(
         counts,
         search: SearchTags::default(),
         pages: 0,
+        tags_fresh: false,
     };
     if opts.full.is_some() {
         store.clear_seen(&scope.label).await?;
     }
+    let first = run.next.updated_at.is_none();
+    if first && opts.search_first {
+        run.search_first(report).await?;
+    }
     run.walk_listing(report).await?;
     run.worker.finish(report).await?;
     run.redescribe_changeable(flattener, report).await?;
-    if report.failed > 0 {
-        // A failed describe must be retried next time: the cursor stays, nothing is settled.
-        return Ok(());
+    // A failed describe must be retried next time: the cursor stays, nothing is settled. The
+    // rows built from Search are completed either way: they wait for no cursor.
+    if report.failed == 0 {
+        run.settle_missing(report).await?;
+        store
+            .set_cursor(&scope.label, &run.next, &time::format(&time::now()))
+            .await?;
+        store.clear_search_walk(&scope.label).await?;
     }
-    run.settle_missing(report).await?;
-    store
-        .set_cursor(&scope.label, &run.next, &time::format(&time::now()))
-        .await?;
-    Ok(())
+    run.complete_backlog(report).await
 }
 
 /// A scope another worker completed after this run started needs no second sync in the same
@@ -342,6 +369,8 @@ struct ScopeRun<'a> {
     search: SearchTags,
     /// Listing pages with jobs so far: the position Search has to reach for a page's tags.
     pages: u64,
+    /// Every job's tags were just stored from Search: `--full` need not refresh them.
+    tags_fresh: bool,
 }
 
 impl ScopeRun<'_> {
@@ -387,9 +416,10 @@ impl ScopeRun<'_> {
         let (changed, unchanged) = self.changed(page, &arns).await?;
         report.skipped += unchanged.len() as u64;
         // Described jobs need tags; with --full, every job does.
-        let need_tags: Vec<&Summary> = match self.opts.full {
-            Some(_) => page.iter().collect(),
-            None => changed.clone(),
+        let refresh = self.opts.full.is_some() && !self.tags_fresh;
+        let need_tags: Vec<&Summary> = match refresh {
+            true => page.iter().collect(),
+            false => changed.clone(),
         };
         let wanted: Vec<(&str, Option<&str>)> = need_tags
             .iter()
@@ -402,6 +432,8 @@ impl ScopeRun<'_> {
         self.pages += u64::from(!page.is_empty());
         if self.opts.full.is_some() {
             self.store.add_seen(&self.scope.label, &arns).await?;
+        }
+        if refresh {
             let unchanged = unchanged
                 .iter()
                 .map(|s| (s.arn.clone(), tags.remove(&s.arn)))

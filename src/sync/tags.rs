@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::source::Api;
+use crate::source::api::normalised;
 
 #[derive(Default)]
 pub(super) struct SearchTags {
@@ -22,6 +23,14 @@ pub(super) struct SearchTags {
 }
 
 impl SearchTags {
+    /// Tags from ListTags only: Search failed or is denied.
+    pub(super) fn off() -> Self {
+        SearchTags {
+            done: true,
+            ..Default::default()
+        }
+    }
+
     /// The tags that Search gives, when it is the cheaper way, for the jobs (ARN, creation time)
     /// of listing page `page` (from 0) that need them. Jobs left out need ListTags.
     pub(super) async fn for_page(
@@ -62,7 +71,7 @@ impl SearchTags {
     }
 
     async fn next_page(&mut self, api: &Api, label: &str) {
-        let (jobs, token) = match api.search_page(self.token.take()).await {
+        let (items, token) = match api.search_page(self.token.take(), None).await {
             Ok(page) => page,
             Err(e) => {
                 // Search may be denied by a policy that allows ListTags: carry on without it.
@@ -74,13 +83,26 @@ impl SearchTags {
         self.pages += 1;
         self.done = token.is_none();
         self.token = token;
-        for job in jobs {
-            if let Some(c) = &job.creation_time
+        for (arn, created, tags) in items.into_iter().filter_map(tagged) {
+            if let Some(c) = &created
                 && self.frontier.as_ref().is_none_or(|f| c < f)
             {
                 self.frontier = Some(c.clone());
             }
-            self.found.insert(job.arn, (job.creation_time, job.tags));
+            self.found.insert(arn, (created, tags));
         }
     }
+}
+
+/// The ARN, creation time and tags (the {Key, Value} list ListTags gives) of a Search result item.
+fn tagged(mut item: Value) -> Option<(String, Option<String>, Value)> {
+    let job = item.get_mut("TrainingJob")?;
+    let arn = job["TrainingJobArn"].as_str()?.to_string();
+    let created = normalised(&job["CreationTime"]);
+    // A job without tags may come without the member.
+    let tags = match job.get_mut("Tags").map(Value::take) {
+        Some(t @ Value::Array(_)) => t,
+        _ => Value::Array(Vec::new()),
+    };
+    Some((arn, created, tags))
 }

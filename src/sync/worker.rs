@@ -176,12 +176,7 @@ impl<'a> Worker<'a> {
                 }
             };
             match self.flattener.flatten(doc) {
-                Ok(job) => {
-                    if job.replaced_nul {
-                        tracing::warn!("{}: {}: {NUL_WARNING}", report.label, job.arn);
-                    }
-                    self.pending.push(job)
-                }
+                Ok(job) => self.push(job, report),
                 Err(e) => {
                     tracing::warn!("{}: refused {key}: {e}", report.label);
                     report.failed += 1;
@@ -192,6 +187,30 @@ impl<'a> Worker<'a> {
             }
         }
         Ok(())
+    }
+
+    fn push(&mut self, job: JobRecord, report: &ScopeReport) {
+        // A row from Search is described later, which says it again.
+        if job.replaced_nul && job.described {
+            tracing::warn!("{}: {}: {NUL_WARNING}", report.label, job.arn);
+        }
+        self.pending.push(job)
+    }
+
+    /// Stores the records of a Search page now, as rows built from Search.
+    pub(super) async fn store_now(
+        &mut self,
+        items: Vec<Value>,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
+        for item in items {
+            match self.flattener.flatten(item) {
+                Ok(job) => self.push(job, report),
+                // Not stored, so the listing describes the job, and names it if refused.
+                Err(e) => tracing::debug!("{}: refused a Search record: {e}", report.label),
+            }
+        }
+        self.flush(report).await
     }
 
     /// The stored `raw` of a job with `tags` in place of its stored ones; `None` when they are
@@ -215,12 +234,14 @@ impl<'a> Worker<'a> {
         if !self.pending.is_empty() {
             let jobs = std::mem::take(&mut self.pending);
             let stored = match self.store.write(self.writer.prepare(&jobs)?).await {
-                Ok(()) => jobs.len() as u64,
+                Ok(()) => jobs.iter().collect(),
                 Err(e) if e.is_content() => self.store_one_by_one(&jobs, report).await?,
                 Err(e) => return Err(e.into()),
             };
-            report.stored += stored;
-            self.counts.stored(stored);
+            let described = stored.iter().filter(|j| j.described).count() as u64;
+            report.stored += described;
+            report.searched += stored.len() as u64 - described;
+            self.counts.stored(stored.len() as u64);
         }
         if !self.gone.is_empty() {
             let names = std::mem::take(&mut self.gone);
@@ -234,23 +255,31 @@ impl<'a> Worker<'a> {
     }
 
     /// After the database refused a batch for what one of its jobs holds: each job in its own
-    /// transaction, so the refused ones are named and the others stored. Returns how many were.
-    async fn store_one_by_one(
+    /// transaction, so the refused ones are named and the others stored. Returns those stored.
+    async fn store_one_by_one<'j>(
         &mut self,
-        jobs: &[JobRecord],
+        jobs: &'j [JobRecord],
         report: &mut ScopeReport,
-    ) -> Result<u64, ScopeError> {
-        let mut stored = 0;
+    ) -> Result<Vec<&'j JobRecord>, ScopeError> {
+        let mut stored = Vec::new();
         for job in jobs {
             match self
                 .store
                 .write(self.writer.prepare(std::slice::from_ref(job))?)
                 .await
             {
-                Ok(()) => stored += 1,
-                Err(e) if e.is_content() => {
+                Ok(()) => stored.push(job),
+                Err(e) if e.is_content() && job.described => {
                     tracing::warn!("{}: refused {}: {e}", report.label, job.arn);
                     report.failed += 1;
+                }
+                // Not stored from Search, so the listing describes it, and names it if refused.
+                Err(e) if e.is_content() => {
+                    tracing::debug!(
+                        "{}: refused the Search record of {}: {e}",
+                        report.label,
+                        job.arn
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }

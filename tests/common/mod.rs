@@ -167,7 +167,7 @@ impl Db {
             .expect("connect postgres")
     }
 
-    /// Every job row (without `synced_at` unless asked), in ARN order, with the same
+    /// Every job row (without `synced_at`, and `described_at` as whether it is set, unless asked), in ARN order, with the same
     /// representation on both backends.
     pub async fn jobs(&self, with_synced_at: bool) -> Vec<Value> {
         let sql = match self.backend {
@@ -195,8 +195,11 @@ impl Db {
         };
         let mut rows = self.json_rows(&sql).await;
         if !with_synced_at {
-            for r in &mut rows {
-                r.as_object_mut().map(|o| o.remove("synced_at"));
+            // Times of the run; whether a row was described is what stays.
+            for r in rows.iter_mut().filter_map(Value::as_object_mut) {
+                r.remove("synced_at");
+                let described = r.get("described_at").is_some_and(|d| !d.is_null());
+                r.insert("described_at".into(), Value::Bool(described));
             }
         }
         rows
