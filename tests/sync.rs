@@ -29,13 +29,21 @@ async fn first_sync_stores_every_job_with_its_tags() {
     for db in backends() {
         let out = sync(&db, &["--region", "eu-central-1"]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        // The Search path end to end: moto answers every job in one Search page, with no
+        // NextToken; the listing finds them all stored, and describes complete the rows.
         let s = summary_of(&out);
         assert!(
-            s.contains("listed 5, described 5, skipped 0, stored 5"),
+            s.contains("listed 5, from Search 5, described 5, skipped 5, stored 5")
+                && s.contains("DescribeTrainingJob 5, ListTags 0, Search 1"),
             "{s}"
         );
         let rows = db.jobs(false).await;
         assert_eq!(rows.len(), 5, "{}", db.name());
+        assert!(
+            rows.iter().all(|r| r["described_at"] == true),
+            "{}",
+            db.name()
+        );
         let j = rows
             .iter()
             .find(|r| r["training_job_name"] == "first-001")
@@ -174,7 +182,9 @@ async fn a_failing_scope_does_not_stop_the_others() {
         assert_eq!(out.status.code(), Some(1), "{}", db.name());
         let s = summary_of(&out);
         assert!(
-            s.contains("default@eu-north-1: listed 2, described 2, skipped 0, stored 2"),
+            s.contains(
+                "default@eu-north-1: listed 2, from Search 2, described 2, skipped 2, stored 2"
+            ),
             "{s}"
         );
         assert!(
@@ -227,7 +237,9 @@ async fn each_role_is_assumed_and_synced_as_a_scope_of_its_account() {
         // moto keeps accounts apart by the credentials that signed the call: the jobs are seen
         // only through the role of the account that has them.
         assert!(
-            s.contains(&format!("default+{own}@us-west-1: listed 2, described 2")),
+            s.contains(&format!(
+                "default+{own}@us-west-1: listed 2, from Search 2, described 2"
+            )),
             "{s}"
         );
         assert!(

@@ -46,6 +46,12 @@ impl ScopeRun<'_> {
             {
                 Ok(page) => page,
                 Err(e) => {
+                    let e = ScopeError::from(e);
+                    // What stops every call of the scope (credentials, a region not enabled)
+                    // is the scope's error, not Search's.
+                    if e.stops_scope() {
+                        return Err(e);
+                    }
                     tracing::warn!(
                         "{label}: {e}; every job is described instead, and tags come from ListTags"
                     );

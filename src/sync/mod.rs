@@ -247,6 +247,11 @@ impl ScopeError {
         matches!(self, ScopeError::Source(SourceError::Call { code: None, message, .. })
             if message.contains("credentials"))
     }
+
+    /// No other call of the scope can succeed either.
+    fn stops_scope(&self) -> bool {
+        self.region_not_enabled() || self.credentials()
+    }
 }
 
 /// One scope, claimed by this worker.
