@@ -164,8 +164,9 @@ async fn killed_in_both_steps(backend: Backend) {
     sync.kill().expect("kill -9 during the Search walk");
     sync.wait().ok();
     let stored = db.count(JOBS).await;
+    // Describes start as soon as a page is stored: some rows may be complete already.
     assert!(
-        (100..450).contains(&stored) && db.count(FROM_SEARCH).await == stored,
+        (100..450).contains(&stored) && db.count(FROM_SEARCH).await > 0,
         "{}: killed during the Search walk with {stored} rows",
         db.name()
     );

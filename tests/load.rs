@@ -281,6 +281,52 @@ async fn loading_twice_changes_nothing_and_a_newer_version_leaves_no_stale_rows(
     }
 }
 
+/// A Search record (`{"TrainingJob": {...}}`) is a row built from Search: it never replaces the
+/// described row of the same version, and a describe always replaces it.
+#[tokio::test]
+async fn a_search_record_never_replaces_the_described_row_of_its_version() {
+    for db in backends() {
+        let described = example_jobs_api_form().remove(0);
+        let mut searched = described.clone();
+        let obj = searched.as_object_mut().unwrap();
+        obj.remove("ProfilerConfig");
+        obj.insert("Tags".into(), json!([{"Key": "team", "Value": "search"}]));
+        let load = |name: &str, v: &Value| {
+            let f = write_file(db.dir.path(), name, &v.to_string());
+            assert_eq!(
+                db.run(&["load", f.to_str().unwrap()]).status.code(),
+                Some(0)
+            );
+        };
+        let xgb = |rows: Vec<Value>| job(&rows, XGB).clone();
+
+        load("described.json", &described);
+        let before = xgb(db.jobs(true).await);
+        assert!(!before["described_at"].is_null(), "{}", db.name());
+        load("search.json", &json!({"TrainingJob": searched}));
+        assert_eq!(
+            xgb(db.jobs(true).await),
+            before,
+            "{}: the same version",
+            db.name()
+        );
+
+        // A newer version from Search replaces it, until a describe of that version.
+        let mut newer = searched.clone();
+        newer["LastModifiedTime"] = json!(described["LastModifiedTime"].as_f64().unwrap() + 60.0);
+        load("newer.json", &json!({"TrainingJob": newer}));
+        let row = xgb(db.jobs(false).await);
+        assert_eq!(row["described_at"], false, "{}", db.name());
+        assert_eq!(row["tags"], json!({"team": "search"}));
+        let mut newer_described = described.clone();
+        newer_described["LastModifiedTime"] = newer["LastModifiedTime"].clone();
+        load("newer-described.json", &newer_described);
+        let row = xgb(db.jobs(false).await);
+        assert_eq!(row["described_at"], true, "{}", db.name());
+        assert!(!row["profiler_config"].is_null(), "{}", db.name());
+    }
+}
+
 #[tokio::test]
 async fn secret_environment_values_are_redacted_everywhere() {
     for db in backends() {

@@ -15,11 +15,15 @@ use std::collections::HashSet;
 use chrono::{DurationRound, TimeDelta};
 use serde_json::Value;
 
+use tokio::sync::watch;
+
 use super::tags::SearchTags;
-use super::{ScopeError, ScopeReport, ScopeRun};
+use super::worker::Worker;
+use super::{ScopeError, ScopeReport, ScopeRun, SyncOptions};
 use crate::flatten::time;
 use crate::source::api::normalised;
-use crate::store::BacklogPosition;
+use crate::source::{Scope, SourceError};
+use crate::store::{BacklogPosition, SearchWalk, Store};
 
 /// Rows of the backlog read from the database at a time.
 const CHUNK: u64 = 500;
@@ -31,99 +35,182 @@ impl ScopeRun<'_> {
         &mut self,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let label = self.scope.label.as_str();
-        let mut walk = self.store.search_walk(label).await?;
+        let label = self.scope.label.clone();
+        let started = std::time::Instant::now();
+        let mut walk = self.store.search_walk(&label).await?;
         // Whole seconds only, so one second more: jobs of the second a page ended in may not
         // all be stored yet. What comes twice is stored once.
         let created_by = walk.reached.as_deref().and_then(whole_second_after);
-        let mut token = None;
+        let api = self.api.clone();
+        let fetch = |token| {
+            let (api, created_by) = (api.clone(), created_by.clone());
+            tokio::spawn(async move { api.search_page(token, created_by.as_deref()).await })
+        };
+        let mut next_page = (!walk.complete).then(|| fetch(None));
         let mut previous = HashSet::new();
-        while !walk.complete {
-            let (items, next) = match self
-                .api
-                .search_page(token.take(), created_by.as_deref())
-                .await
-            {
+        while let Some(task) = next_page.take() {
+            let page = task.await.unwrap_or_else(|e| {
+                Err(SourceError::Call {
+                    operation: "Search",
+                    code: None,
+                    message: e.to_string(),
+                })
+            });
+            let (items, token) = match page {
                 Ok(page) => page,
-                Err(e) => {
-                    let e = ScopeError::from(e);
-                    // What stops every call of the scope (credentials, a region not enabled)
-                    // is the scope's error, not Search's.
-                    if e.stops_scope() {
-                        return Err(e);
-                    }
-                    tracing::warn!(
-                        "{label}: {e}; every job is described instead, and tags come from ListTags"
-                    );
-                    self.search = SearchTags::off();
-                    return Ok(());
-                }
+                Err(e) => return self.search_failed(e),
             };
-            // Jobs created during the walk push the others down a page: drop what the previous
-            // page had.
-            let mut keys = HashSet::new();
-            let mut fresh = Vec::new();
-            for item in items {
-                let job = &item["TrainingJob"];
-                if let Some(created) = normalised(&job["CreationTime"])
-                    && walk.reached.as_ref().is_none_or(|r| &created < r)
-                {
-                    walk.reached = Some(created);
-                }
-                if let Some(arn) = job["TrainingJobArn"].as_str() {
-                    if self.next.account_id.is_none() {
-                        self.next.account_id =
-                            crate::flatten::arn::parse(arn).map(|a| a.account_id.to_string());
-                    }
-                    if previous.contains(arn) {
-                        continue;
-                    }
-                    keys.insert(arn.to_string());
-                }
-                fresh.push(item);
-            }
-            self.counts.listed(fresh.len() as u64);
-            self.worker.store_now(fresh, report).await?;
-            walk.complete = next.is_none();
-            self.store.set_search_walk(label, &walk).await?;
-            previous = keys;
-            token = next;
+            // The next page is on its way while this one is stored: the walk goes at the pace
+            // of the calls, not of calls and writes in turn.
+            next_page = token.map(|t| fetch(Some(t)));
+            walk.complete = next_page.is_none();
+            previous = self
+                .store_search_page(items, &previous, &mut walk, report)
+                .await?;
+            self.store.set_search_walk(&label, &walk).await?;
+            self.fed();
+        }
+        if walk.complete && report.searched > 0 {
+            // The moment a big account becomes queryable (bench/backlog.sh reads it).
+            tracing::info!(
+                "{label}: every job Search returned is stored ({} in {:.1}s); describes complete the rows",
+                report.searched,
+                started.elapsed().as_secs_f64()
+            );
         }
         self.tags_fresh = true;
         Ok(())
     }
 
-    /// Describes the rows built from Search alone, newest first, at most `--describe-budget` of
-    /// them, keeping the tags Search gave; then counts the rows left.
-    pub(super) async fn complete_backlog(
+    /// Search denied or failing: what stops every call of the scope (credentials, a region not
+    /// enabled) is the scope's error; anything else leaves every job to the listing.
+    fn search_failed(&mut self, e: SourceError) -> Result<(), ScopeError> {
+        let e = ScopeError::from(e);
+        if e.stops_scope() {
+            return Err(e);
+        }
+        tracing::warn!(
+            "{}: {e}; every job is described instead, and tags come from ListTags",
+            self.scope.label
+        );
+        self.search = SearchTags::off();
+        Ok(())
+    }
+
+    /// Stores one page of Search records, but those the previous page had (`previous`): jobs
+    /// created during the walk push the others down a page. Returns the page's ARNs.
+    async fn store_search_page(
         &mut self,
+        items: Vec<Value>,
+        previous: &HashSet<String>,
+        walk: &mut SearchWalk,
         report: &mut ScopeReport,
-    ) -> Result<(), ScopeError> {
-        let Some(account) = self.next.account_id.clone() else {
-            return Ok(());
-        };
-        let region = self.scope.region.as_str();
-        let mut budget = self.opts.describe_budget.unwrap_or(u64::MAX);
-        let mut from = BacklogPosition::default();
-        while budget > 0 {
-            let rows = self
-                .store
-                .undescribed(region, &account, &mut from, budget.min(CHUNK))
-                .await?;
-            if rows.is_empty() {
-                break;
+    ) -> Result<HashSet<String>, ScopeError> {
+        let mut keys = HashSet::new();
+        let mut fresh = Vec::new();
+        for item in items {
+            let job = &item["TrainingJob"];
+            if let Some(created) = normalised(&job["CreationTime"])
+                && walk.reached.as_ref().is_none_or(|r| &created < r)
+            {
+                walk.reached = Some(created);
             }
-            budget = budget.saturating_sub(rows.len() as u64);
+            if let Some(arn) = job["TrainingJobArn"].as_str() {
+                if self.next.account_id.is_none() {
+                    self.next.account_id =
+                        crate::flatten::arn::parse(arn).map(|a| a.account_id.to_string());
+                }
+                if previous.contains(arn) {
+                    continue;
+                }
+                keys.insert(arn.to_string());
+            }
+            fresh.push(item);
+        }
+        self.counts.listed(fresh.len() as u64);
+        self.worker.store_now(fresh, report).await?;
+        Ok(keys)
+    }
+}
+
+/// The describes that complete the rows built from Search alone, newest first, at most
+/// `--describe-budget` of them, keeping the tags Search gave. They run alongside the scope's main
+/// path: on a first sync, as soon as Search has stored a page; on a later one, from the start.
+pub(super) struct Backlog<'a> {
+    store: &'a Store,
+    scope: &'a Scope,
+    budget: u64,
+    worker: Worker<'a>,
+    from: BacklogPosition,
+    report: ScopeReport,
+}
+
+impl<'a> Backlog<'a> {
+    pub(super) fn new(
+        store: &'a Store,
+        scope: &'a Scope,
+        opts: &SyncOptions,
+        worker: Worker<'a>,
+        label: &str,
+    ) -> Self {
+        Backlog {
+            store,
+            scope,
+            budget: opts.describe_budget.unwrap_or(u64::MAX),
+            worker,
+            from: BacklogPosition::default(),
+            report: ScopeReport::new(label),
+        }
+    }
+
+    /// Describes until no row is left, or the budget is spent, once the main path is done
+    /// (`fed` closed). `fed` gives the scope's account once known and says when Search stored
+    /// more rows. Returns the counts, and how many rows are left.
+    pub(super) async fn run(
+        mut self,
+        mut fed: watch::Receiver<Option<String>>,
+    ) -> Result<ScopeReport, ScopeError> {
+        let mut open = true;
+        while self.budget > 0 {
+            let account = fed.borrow_and_update().clone();
+            let rows = match &account {
+                Some(account) => {
+                    let n = self.budget.min(CHUNK);
+                    let region = self.scope.region.as_str();
+                    self.store
+                        .undescribed(region, account, &mut self.from, n)
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            if rows.is_empty() {
+                // Rows stored just before the main path ended get one last look.
+                match (open, fed.changed().await) {
+                    (_, Ok(())) => continue,
+                    (true, Err(_)) => {
+                        open = false;
+                        continue;
+                    }
+                    (false, Err(_)) => break,
+                }
+            }
+            self.budget = self.budget.saturating_sub(rows.len() as u64);
             // A Search record of a job without tags may come without the member.
             let jobs = rows
                 .into_iter()
                 .map(|r| (r.name, Some(r.tags.unwrap_or(Value::Array(Vec::new())))))
                 .collect();
-            self.worker.describe_and_store(jobs, report).await?;
+            self.worker
+                .describe_and_store(jobs, &mut self.report)
+                .await?;
         }
-        self.worker.finish(report).await?;
-        report.incomplete = self.store.count_undescribed(region, &account).await?;
-        Ok(())
+        self.worker.finish(&mut self.report).await?;
+        let account = fed.borrow().clone();
+        if let Some(account) = account {
+            let region = self.scope.region.as_str();
+            self.report.incomplete = self.store.count_undescribed(region, &account).await?;
+        }
+        Ok(self.report)
     }
 }
 

@@ -9,13 +9,14 @@
 //! committed. Scopes run concurrently and fail independently.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 
 mod backlog;
 mod claim;
 mod progress;
+mod report;
 mod tags;
 mod worker;
 
@@ -23,9 +24,12 @@ use crate::flatten::{Flattener, time};
 use crate::source::api::Summary;
 use crate::source::{Api, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
+use backlog::Backlog;
 pub use claim::sync_all;
 pub use progress::Progress;
+pub use report::{Elsewhere, ScopeReport};
 use tags::SearchTags;
+use tokio::sync::watch;
 use worker::Worker;
 
 /// How far before the cursor the listing still looks, for jobs whose creation was not yet
@@ -52,163 +56,6 @@ pub struct SyncOptions {
     pub describe_budget: Option<u64>,
     /// Counts shared by every scope, for the live line on a terminal.
     pub progress: Arc<Progress>,
-}
-
-#[derive(Debug, Default)]
-pub struct ScopeReport {
-    pub label: String,
-    pub listed: u64,
-    /// Rows a first sync stored from Search records (`stored` counts described ones).
-    pub searched: u64,
-    pub described: u64,
-    pub skipped: u64,
-    pub stored: u64,
-    pub deleted: u64,
-    pub failed: u64,
-    /// Rows still built from Search alone after this run: later runs describe them.
-    pub incomplete: u64,
-    pub calls: [(&'static str, u64); 4],
-    pub elapsed: Duration,
-    /// Why the scope stopped, when it did.
-    pub error: Option<String>,
-    /// This process, `host:pid`, as the summary names it.
-    pub worker: String,
-    /// Not synced here: another worker holds it or has just synced it.
-    pub elsewhere: Option<Elsewhere>,
-    /// The scope's account, when known before any call (an organization's account).
-    pub account: Option<String>,
-    /// `--all-regions`: the account has not enabled this region; skipped, not failed.
-    pub not_enabled: bool,
-}
-
-/// Why a scope was left to another worker.
-#[derive(Debug)]
-pub enum Elsewhere {
-    /// Another worker holds the scope (named when the server says which).
-    Held(Option<String>),
-    /// Another worker completed the scope after this run started.
-    Done { worker: Option<String>, at: String },
-}
-
-impl ScopeReport {
-    /// The other worker a scope was left to, as far as known.
-    fn left_to(&self) -> Option<&str> {
-        match &self.elsewhere {
-            Some(Elsewhere::Held(w)) | Some(Elsewhere::Done { worker: w, .. }) => {
-                Some(w.as_deref().unwrap_or("another worker"))
-            }
-            None => None,
-        }
-    }
-
-    pub fn new(label: &str) -> Self {
-        ScopeReport {
-            label: label.to_string(),
-            worker: crate::store::worker_name(),
-            ..Default::default()
-        }
-    }
-
-    pub fn stopped(label: &str, error: String) -> Self {
-        ScopeReport {
-            error: Some(error),
-            ..Self::new(label)
-        }
-    }
-
-    /// The closing line of a scope: the sentence for people, its figures as fields for JSON.
-    pub fn log(&self) {
-        let calls = |op: &str| {
-            self.calls
-                .iter()
-                .find(|(name, _)| *name == op)
-                .map_or(0, |(_, n)| *n)
-        };
-        macro_rules! summary {
-            ($level:ident) => {
-                tracing::$level!(
-                    scope = %self.label,
-                    listed = self.listed,
-                    searched = self.searched,
-                    described = self.described,
-                    skipped = self.skipped,
-                    stored = self.stored,
-                    deleted = self.deleted,
-                    failed = self.failed,
-                    incomplete = self.incomplete,
-                    calls.ListTrainingJobs = calls("ListTrainingJobs"),
-                    calls.DescribeTrainingJob = calls("DescribeTrainingJob"),
-                    calls.ListTags = calls("ListTags"),
-                    calls.Search = calls("Search"),
-                    seconds = self.elapsed.as_secs_f64(),
-                    error = self.error.as_deref(),
-                    worker = %self.worker,
-                    left_to = self.left_to(),
-                    "synced {self}"
-                )
-            };
-        }
-        if self.error.is_some() || self.failed > 0 {
-            summary!(error);
-        } else {
-            summary!(info);
-        }
-    }
-}
-
-impl std::fmt::Display for ScopeReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.elsewhere {
-            Some(Elsewhere::Held(holder)) => {
-                let who = holder.as_deref().unwrap_or("another worker");
-                return write!(f, "{}: skipped, {who} holds it", self.label);
-            }
-            Some(Elsewhere::Done { worker, at }) => {
-                let who = worker.as_deref().unwrap_or("another worker");
-                return write!(
-                    f,
-                    "{}: skipped, {who} synced it at {at}, after this run started",
-                    self.label
-                );
-            }
-            None => {}
-        }
-        let calls: Vec<String> = self
-            .calls
-            .iter()
-            .map(|(op, n)| format!("{op} {n}"))
-            .collect();
-        write!(f, "{}: listed {}", self.label, self.listed)?;
-        if self.searched > 0 {
-            write!(f, ", from Search {}", self.searched)?;
-        }
-        write!(
-            f,
-            ", described {}, skipped {}, stored {}, deleted {}, failed {}",
-            self.described, self.skipped, self.stored, self.deleted, self.failed,
-        )?;
-        if self.incomplete > 0 {
-            write!(
-                f,
-                ", {} rows from Search still to describe (the next syncs complete them)",
-                self.incomplete
-            )?;
-        }
-        write!(
-            f,
-            "; calls: {}; {:.1}s on {}",
-            calls.join(", "),
-            self.elapsed.as_secs_f64(),
-            self.worker
-        )?;
-        if let Some(e) = &self.error {
-            write!(
-                f,
-                "; stopped: {e} (the cursor did not move: the next sync resumes from it)"
-            )?;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,10 +129,8 @@ async fn sync_scope(
     report
 }
 
-/// One scope's sync, step by step: on a first sync, store every job from Search; walk the listing
-/// (each page: change detection, tags, describes, `--full`'s tag refresh); describe the stored
-/// jobs that can still change; settle the jobs a full listing did not return, and only then move
-/// the cursor; last, describe the rows built from Search, within the budget.
+/// One scope's sync: the steps of [`ScopeRun::main_path`] and, alongside them, the describes that
+/// complete the rows built from Search, within the budget (`backlog`).
 async fn run_scope(
     store: &Store,
     scope: &Scope,
@@ -300,6 +145,9 @@ async fn run_scope(
         return Ok(());
     }
     let counts = opts.progress.of(&scope.label);
+    let (feed, fed) = watch::channel(cursor.account_id.clone());
+    let worker = Worker::new(store, api, flattener, opts, counts.clone());
+    let backlog = Backlog::new(store, scope, opts, worker.alongside(), &report.label);
     let mut run = ScopeRun {
         store,
         scope,
@@ -307,32 +155,17 @@ async fn run_scope(
         opts,
         stop_before: stop_before(&cursor),
         next: cursor,
-        worker: Worker::new(store, api, flattener, opts, counts.clone()),
+        worker,
         counts,
         search: SearchTags::default(),
         pages: 0,
         tags_fresh: false,
+        feed: Some(feed),
     };
-    if opts.full.is_some() {
-        store.clear_seen(&scope.label).await?;
-    }
-    let first = run.next.updated_at.is_none();
-    if first && opts.search_first {
-        run.search_first(report).await?;
-    }
-    run.walk_listing(report).await?;
-    run.worker.finish(report).await?;
-    run.redescribe_changeable(flattener, report).await?;
-    // A failed describe must be retried next time: the cursor stays, nothing is settled. The
-    // rows built from Search are completed either way: they wait for no cursor.
-    if report.failed == 0 {
-        run.settle_missing(report).await?;
-        store
-            .set_cursor(&scope.label, &run.next, &time::format(&time::now()))
-            .await?;
-        store.clear_search_walk(&scope.label).await?;
-    }
-    run.complete_backlog(report).await
+    // The rows built from Search are described alongside the rest, as soon as they are stored.
+    let (_, completed) = tokio::try_join!(run.main_path(flattener, report), backlog.run(fed))?;
+    report.absorb(completed);
+    Ok(())
 }
 
 /// A scope another worker completed after this run started needs no second sync in the same
@@ -376,9 +209,49 @@ struct ScopeRun<'a> {
     pages: u64,
     /// Every job's tags were just stored from Search: `--full` need not refresh them.
     tags_fresh: bool,
+    /// Tells the backlog's describes the scope's account once known, and that Search stored
+    /// more; dropped when the main path is done.
+    feed: Option<watch::Sender<Option<String>>>,
 }
 
 impl ScopeRun<'_> {
+    /// On a first sync, store every job from Search; walk the listing (each page: change
+    /// detection, tags, describes, `--full`'s tag refresh); describe the stored jobs that can
+    /// still change; settle the jobs a full listing did not return, and only then move the cursor.
+    async fn main_path(
+        &mut self,
+        flattener: &Flattener,
+        report: &mut ScopeReport,
+    ) -> Result<(), ScopeError> {
+        let label = &self.scope.label;
+        if self.opts.full.is_some() {
+            self.store.clear_seen(label).await?;
+        }
+        if self.next.updated_at.is_none() && self.opts.search_first {
+            self.search_first(report).await?;
+        }
+        self.walk_listing(report).await?;
+        self.worker.finish(report).await?;
+        self.redescribe_changeable(flattener, report).await?;
+        // A failed describe must be retried next time: the cursor stays, nothing is settled.
+        // The rows built from Search are completed either way: they wait for no cursor.
+        if report.failed == 0 {
+            self.settle_missing(report).await?;
+            let now = time::format(&time::now());
+            self.store.set_cursor(label, &self.next, &now).await?;
+            self.store.clear_search_walk(label).await?;
+        }
+        self.feed = None;
+        Ok(())
+    }
+
+    /// Tells the backlog what is new: the account, or rows stored from Search.
+    fn fed(&self) {
+        if let Some(feed) = &self.feed {
+            feed.send_replace(self.next.account_id.clone());
+        }
+    }
+
     /// Lists newest first, page by page, until the listing ends or reaches past the cursor.
     async fn walk_listing(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
         let mut token = None;
@@ -402,6 +275,7 @@ impl ScopeRun<'_> {
                 .first()
                 .and_then(|s| crate::flatten::arn::parse(&s.arn))
                 .map(|a| a.account_id.to_string());
+            self.fed();
         }
         for s in page {
             if s.creation_time > self.next.newest_creation_time {

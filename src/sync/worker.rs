@@ -67,6 +67,20 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Another worker for the same scope, whose calls count against this one's `--concurrency`.
+    pub(super) fn alongside(&self) -> Self {
+        Worker {
+            writer: Writer::new(self.store.backend()),
+            limit: self.limit.clone(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            pending: Vec::new(),
+            gone: Vec::new(),
+            counts: self.counts.clone(),
+            ..*self
+        }
+    }
+
     /// Starts `call` for each key, at most `--concurrency` at a time, then takes in finished
     /// results until no more than [`QUEUED`] jobs wait.
     async fn spawn_limited<F, Fut>(
