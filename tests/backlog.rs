@@ -242,3 +242,23 @@ async fn search_denied_falls_back_to_describing_every_job_with_one_warning() {
         assert!(names_from_search(&rows).is_empty(), "{}", db.name());
     }
 }
+
+#[tokio::test]
+async fn a_budget_of_nothing_stores_every_job_from_search_and_says_what_is_left() {
+    for db in backends() {
+        let api = StandIn::start();
+        api.control(
+            "make",
+            json!({"prefix": "job", "count": 120, "first_epoch": EPOCH, "step_seconds": 60}),
+        );
+        let (out, calls) = api.counted(&db, &["--describe-budget", "0"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{}: {err}", db.name());
+        assert_eq!(calls, [2, 0, 0, 2], "{}", db.name());
+        assert!(
+            err.contains("120 rows from Search still to describe"),
+            "{err}"
+        );
+        assert_eq!(db.count(FROM_SEARCH).await, 120, "{}", db.name());
+    }
+}

@@ -4,9 +4,9 @@
 ALTER TABLE sagemaker_training_job ADD COLUMN described_at timestamptz;
 UPDATE sagemaker_training_job SET described_at = synced_at;
 
--- The backlog a sync completes, newest first, per account and region.
+-- The backlog a sync completes, newest first (read backwards), per account and region.
 CREATE INDEX sagemaker_training_job_undescribed
-    ON sagemaker_training_job (region, account_id, creation_time DESC, _key)
+    ON sagemaker_training_job (region, account_id, creation_time, _key)
     WHERE described_at IS NULL AND deleted_at IS NULL;
 
 -- A first sync's walk over Search, per scope, so that a run killed during it resumes where it

@@ -11,8 +11,6 @@ use super::{Backend, Store, StoreError, TimeText};
 #[derive(Debug, Clone)]
 pub struct Undescribed {
     pub name: String,
-    pub arn: String,
-    pub creation_time: Option<String>,
     /// The tags Search gave (as it gave them), which the describe keeps: DescribeTrainingJob
     /// returns none, and ListTags would cost a call per job.
     pub tags: Option<serde_json::Value>,
@@ -95,8 +93,6 @@ impl Store {
             .filter_map(|r| {
                 Some(Undescribed {
                     name: r.training_job_name?,
-                    arn: r.key,
-                    creation_time: r.creation_time.map(|t| t.0),
                     tags: r.search_tags.map(|t| t.0),
                 })
             })

@@ -205,6 +205,8 @@ impl<'a> Backlog<'a> {
                 .await?;
         }
         self.worker.finish(&mut self.report).await?;
+        // The budget spent, what is left is counted once the main path is done.
+        while fed.changed().await.is_ok() {}
         let account = fed.borrow().clone();
         if let Some(account) = account {
             let region = self.scope.region.as_str();

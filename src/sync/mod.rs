@@ -1,12 +1,13 @@
 //! `sagesync sync`: brings the inventory up to date from the SageMaker API, costing what changed
 //! rather than what exists.
 //!
-//! Per scope: list newest first and stop once past the cursor (with an overlap); describe a listed
-//! job only if it is new or its summary's LastModifiedTime or status differs from what is stored,
-//! taking its tags from Search or ListTags, whichever costs fewer calls (`tags`); describe by name
-//! the stored jobs that can still change however old they are; store in
-//! batches through the same flattener as `load`; advance the cursor only after all of it is
-//! committed. Scopes run concurrently and fail independently.
+//! Per scope: on a first sync, store every job from Search pages at once (`backlog`); list newest
+//! first and stop once past the cursor (with an overlap); describe a listed job only if it is new
+//! or its summary's LastModifiedTime or status differs from what is stored, taking its tags from
+//! Search or ListTags, whichever costs fewer calls (`tags`); describe by name the stored jobs that
+//! can still change however old they are; store in batches through the same flattener as `load`;
+//! advance the cursor only after all of it is committed. Alongside, describes complete the rows
+//! built from Search. Scopes run concurrently and fail independently.
 
 use std::sync::Arc;
 use std::time::Instant;
