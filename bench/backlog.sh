@@ -8,6 +8,9 @@
 # - the calls of an unchanged re-sync afterwards: at most one list call.
 #
 #   bench/backlog.sh [N] [SCALE]      # defaults: 20000 1
+#   IN_TABLE_ONLY=1 bench/backlog.sh 100000 1
+#                                     # only the first step, with --describe-budget 0: when every
+#                                     # job is in the table, on the quotas as they are
 #
 # Quotas, calls per second, each multiplied by SCALE: LIST_RPS=2 SEARCH_RPS=2 DESCRIBE_RPS=20
 # TAGS_RPS=20. Every time scales as 1/SCALE and every call count stays, so SCALE=10 measures
@@ -49,6 +52,12 @@ calls_of() { grep -o 'calls: [^;]*' "$1" | tail -1 | cut -c8-; }
 # Calls of a summary line, summed.
 sum_calls() { calls_of "$1" | python3 -c "import re, sys; print(sum(map(int, re.findall(r'\d+', sys.stdin.read()))))"; }
 
+if [ "${IN_TABLE_ONLY:-0}" = 1 ]; then
+  run_sync search "$work/search.err" --describe-budget 0
+  echo "Search path: $(grep -o 'every job Search returned is stored ([^)]*)' "$work/search.err");" \
+    "calls of the run (its listing included): $(calls_of "$work/search.err")"
+  exit 0
+fi
 start=$(date +%s.%N); run_sync search "$work/search.err"; end=$(date +%s.%N)
 in_table=$(grep -o 'stored ([0-9]* in [0-9.]*s)' "$work/search.err" | grep -o '[0-9.]*s)' | tr -d 's)')
 echo "Search path: every job in the table after ${in_table}s; every row complete after" \

@@ -118,23 +118,11 @@ async fn a_backlog_is_stored_from_search_then_completed_newest_first_within_the_
 
 /// The first sync, with calls slowed down so that it can be killed mid-way.
 fn start_slow_sync(api: &StandIn, db: &Db) -> Child {
-    let mut c = db.cmd();
-    aws_test_env(&mut c);
-    c.args([
-        "sync",
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        &api.url(),
-        "--concurrency",
-        "2",
-        "--batch-size",
-        "5",
-    ])
-    .stdin(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start the sync")
+    let regions = ["us-east-1".to_string()];
+    api.sync_cmd(db, &regions, &["--concurrency", "2", "--batch-size", "5"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the sync")
 }
 
 async fn until_count(db: &Db, table: &str, n: i64) {

@@ -208,7 +208,12 @@ async fn log_format_json_writes_one_object_per_line_for_collectors() {
         .collect();
     let summary = lines
         .iter()
-        .find(|l| l["scope"] == "default@eu-west-3")
+        .find(|l| {
+            l["scope"] == "default@eu-west-3"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("synced"))
+        })
         .expect("a summary line");
     assert_eq!(summary["level"], "info");
     assert_eq!(summary["stored"], 2);

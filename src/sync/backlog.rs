@@ -1,7 +1,8 @@
 //! A big backlog, queryable in minutes: a scope's first sync walks Search first, which returns
 //! 100 whole TrainingJob records per call with their tags, and stores every job from it at once
-//! as a row built from Search (`described_at` NULL). Describes then complete those rows, newest
-//! first, within `--describe-budget`, in this run and the next ones.
+//! as a row built from Search (`described_at` NULL). Describes complete those rows, newest first,
+//! within `--describe-budget`: alongside the walk and the listing as soon as a page is stored,
+//! and in the next runs alongside theirs.
 //!
 //! Both steps resume where a killed run stopped: the walk from the oldest creation time it had
 //! stored (`sagesync_search_walk`), the describes from the rows still built from Search alone.
@@ -14,7 +15,6 @@ use std::collections::HashSet;
 
 use chrono::{DurationRound, TimeDelta};
 use serde_json::Value;
-
 use tokio::sync::watch;
 
 use super::tags::SearchTags;
