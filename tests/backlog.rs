@@ -248,5 +248,28 @@ async fn a_budget_of_nothing_stores_every_job_from_search_and_says_what_is_left(
             "{err}"
         );
         assert_eq!(db.count(FROM_SEARCH).await, 120, "{}", db.name());
+
+        // --full re-stores a row whose tags changed from its raw: a row from Search stays one.
+        api.control(
+            "tag",
+            json!({"name": "job-0007", "tags": [{"Key": "team", "Value": "new"}]}),
+        );
+        let out = api.sync(&db, &["--full", "--describe-budget", "0"]);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let rows = db.jobs(false).await;
+        let row = rows.iter().find(|r| r["training_job_name"] == "job-0007");
+        assert_eq!(
+            row.map(|r| &r["tags"]),
+            Some(&json!({"team": "new"})),
+            "{}",
+            db.name()
+        );
+        assert_eq!(
+            row.map(|r| &r["described_at"]),
+            Some(&json!(false)),
+            "{}",
+            db.name()
+        );
+        assert_eq!(db.count(FROM_SEARCH).await, 120, "{}", db.name());
     }
 }

@@ -50,6 +50,7 @@ struct StoredCursor {
 struct RawAndTags {
     raw: Json<serde_json::Value>,
     tags: Option<Json<serde_json::Value>>,
+    described: bool,
 }
 
 impl Store {
@@ -305,19 +306,20 @@ impl Store {
         Ok(arns.len() as u64)
     }
 
-    /// The stored `raw` and `tags` of a job, for refreshing its tags without describing it.
+    /// The stored `raw` and `tags` of a job, for refreshing its tags without describing it, and
+    /// whether `raw` is a described body (not a Search record).
     pub async fn raw_and_tags(
         &self,
         arn: &str,
-    ) -> Result<Option<(serde_json::Value, serde_json::Value)>, StoreError> {
+    ) -> Result<Option<(serde_json::Value, serde_json::Value, bool)>, StoreError> {
         let sql = format!(
-            "SELECT raw, tags FROM sagemaker_training_job WHERE _key = {}",
+            "SELECT raw, tags, described_at IS NOT NULL AS described FROM sagemaker_training_job WHERE _key = {}",
             self.placeholders(1, 1)
         );
         let rows: Vec<RawAndTags> = self.fetch_typed(&sql, &[Some(arn.to_string())]).await?;
         Ok(rows.into_iter().next().map(|r| {
             let tags = r.tags.map_or(serde_json::Value::Null, |t| t.0);
-            (r.raw.0, tags)
+            (r.raw.0, tags, r.described)
         }))
     }
 }

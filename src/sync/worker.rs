@@ -228,9 +228,10 @@ impl<'a> Worker<'a> {
     }
 
     /// The stored `raw` of a job with `tags` in place of its stored ones; `None` when they are
-    /// the same (or the job is not stored).
+    /// the same (or the job is not stored). A row built from Search stays one: its `raw` goes
+    /// back wrapped as the Search record it came from.
     async fn retagged(&self, arn: &str, tags: Value) -> Result<Option<Value>, ScopeError> {
-        let Some((mut raw, stored)) = self.store.raw_and_tags(arn).await? else {
+        let Some((mut raw, stored, described)) = self.store.raw_and_tags(arn).await? else {
             return Ok(None);
         };
         if crate::flatten::tags_map(&tags) == crate::flatten::tags_map(&stored) {
@@ -241,7 +242,10 @@ impl<'a> Worker<'a> {
             // A stored raw is always an object; anything else is left for a describe to mend.
             None => return Ok(None),
         };
-        Ok(Some(raw))
+        Ok(Some(match described {
+            true => raw,
+            false => serde_json::json!({ "TrainingJob": raw }),
+        }))
     }
 
     async fn flush(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
