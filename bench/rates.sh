@@ -26,9 +26,7 @@ on_exit 'rm -rf "$work"'
 if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
 sagesync=${SAGESYNC:-$PWD/target/release/sagesync}
 start_standin
-control() { curl -sf -X "${3:-POST}" "http://127.0.0.1:$port/control/$1" -d "${2:-}"; }
-control quotas "{\"ListTrainingJobs\": $LIST_RPS, \"Search\": $SEARCH_RPS, \
-\"DescribeTrainingJob\": $DESCRIBE_RPS, \"ListTags\": $TAGS_RPS}" >/dev/null
+standin_quotas
 echo "machine: $(nproc) cores; quotas per second: ListTrainingJobs $LIST_RPS, Search $SEARCH_RPS," \
   "DescribeTrainingJob $DESCRIBE_RPS, ListTags $TAGS_RPS; sagesync run with no flags"
 

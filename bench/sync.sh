@@ -24,7 +24,6 @@ cargo build --release --quiet
 sagesync=$PWD/target/release/sagesync
 start_standin
 
-control() { curl -sf -X "${3:-POST}" "http://127.0.0.1:$port/control/$1" -d "${2:-}"; }
 ops="ListTrainingJobs DescribeTrainingJob ListTags Search"
 # Calls so far, one number per operation in the order of $ops.
 calls() { control calls "" GET | python3 -c "import json,sys; c=json.load(sys.stdin); print(*(c.get(op, 0) for op in '$ops'.split()))"; }

@@ -3,6 +3,8 @@
 # - moto_venv: the venv .venv-test with moto (created once); sets MOTO_PYTHON.
 # - start_moto VAR: a moto_server, its URL exported in the variable named by $1.
 # - start_standin: the project's stand-in (tests/fixtures/standin.py); sets $port and $standin.
+# - control WHAT [JSON] [METHOD]: a call to the stand-in's control API (POST by default).
+# - standin_quotas: per-operation quotas from LIST_RPS, SEARCH_RPS, DESCRIBE_RPS and TAGS_RPS.
 
 moto_venv() {
   local venv=.venv-test
@@ -37,4 +39,11 @@ start_standin() {
   standin=$!
   on_exit "kill $standin 2>/dev/null || true; rm -f $out"
   for _ in $(seq 1 50); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
+}
+
+control() { curl -sf -X "${3:-POST}" "http://127.0.0.1:$port/control/$1" -d "${2:-}"; }
+
+standin_quotas() {
+  control quotas "{\"ListTrainingJobs\": $LIST_RPS, \"Search\": $SEARCH_RPS, \
+\"DescribeTrainingJob\": $DESCRIBE_RPS, \"ListTags\": $TAGS_RPS}" >/dev/null
 }
