@@ -72,16 +72,16 @@ pub fn open_private(path: &Path) -> io::Result<File> {
 /// otherwise, so a reader does not queue behind a running sync.
 pub async fn install_triggers(pool: &SqlitePool) -> Result<(), StoreError> {
     let wanted = children::sqlite_triggers();
-    let mut current = true;
-    for (name, sql) in &wanted {
-        let stored: Option<String> = sqlx::query_scalar(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-        )
-        .bind(*name)
-        .fetch_optional(pool)
-        .await?;
-        current &= stored.as_deref() == Some(sql.as_str());
-    }
+    let stored: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2)",
+    )
+    .bind(wanted[0].0)
+    .bind(wanted[1].0)
+    .fetch_all(pool)
+    .await?;
+    let current = wanted
+        .iter()
+        .all(|(name, sql)| stored.iter().any(|(n, s)| n == name && s == sql));
     if current {
         return Ok(());
     }

@@ -184,22 +184,13 @@ impl Writer {
             // A new version, a job back from the deleted, or a described body for a row built
             // from Search; but a Search record never replaces the described body of the same
             // version (LastModifiedTime), whose describe-only members it lacks.
-            let t = |c: &str| format!(r#""{JOB_TABLE}"."{c}""#);
-            let x = |c: &str| format!(r#""excluded"."{c}""#);
-            let (raw, deleted, described) = ("raw", "deleted_at", "described_at");
+            let (t, x) = (format!(r#""{JOB_TABLE}""#), r#""excluded""#);
             on_conflict.action_and_where(Expr::cust(format!(
-                "({} <> {} OR {} IS NOT NULL OR ({} IS NULL AND {} IS NOT NULL)) \
-                 AND NOT ({} IS NULL AND {} IS NOT NULL AND {} IS NULL AND {} = {})",
-                t(raw),
-                x(raw),
-                t(deleted),
-                t(described),
-                x(described),
-                x(described),
-                t(described),
-                t(deleted),
-                t("last_modified_time"),
-                x("last_modified_time"),
+                r#"({t}."raw" <> {x}."raw" OR {t}."deleted_at" IS NOT NULL
+                    OR ({t}."described_at" IS NULL AND {x}."described_at" IS NOT NULL))
+                 AND NOT ({x}."described_at" IS NULL AND {t}."described_at" IS NOT NULL
+                    AND {t}."deleted_at" IS NULL
+                    AND {t}."last_modified_time" = {x}."last_modified_time")"#
             )));
         }
         stmt.on_conflict(on_conflict);

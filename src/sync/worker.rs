@@ -69,15 +69,10 @@ impl<'a> Worker<'a> {
 
     /// Another worker for the same scope, whose calls count against this one's `--concurrency`.
     pub(super) fn alongside(&self) -> Self {
+        let (store, api, flattener, opts) = (self.store, self.api, self.flattener, self.opts);
         Worker {
-            writer: Writer::new(self.store.backend()),
             limit: self.limit.clone(),
-            tasks: JoinSet::new(),
-            running: HashMap::new(),
-            pending: Vec::new(),
-            gone: Vec::new(),
-            counts: self.counts.clone(),
-            ..*self
+            ..Worker::new(store, api, flattener, opts, self.counts.clone())
         }
     }
 
