@@ -164,8 +164,14 @@ async fn run_scope(
         feed: Some(feed),
     };
     // The rows built from Search are described alongside the rest, as soon as they are stored.
-    let (_, completed) = tokio::try_join!(run.main_path(flattener, report), backlog.run(fed))?;
+    let (moved, completed) = tokio::try_join!(run.main_path(flattener, report), backlog.run(fed))?;
     report.absorb(completed);
+    if moved {
+        // Stamped again now that the describes alongside are done too: a worker that waited
+        // for this scope, and started before this moment, must find it synced and skip it.
+        let now = time::format(&time::now());
+        store.set_cursor(&scope.label, &run.next, &now).await?;
+    }
     Ok(())
 }
 
@@ -219,11 +225,12 @@ impl ScopeRun<'_> {
     /// On a first sync, store every job from Search; walk the listing (each page: change
     /// detection, tags, describes, `--full`'s tag refresh); describe the stored jobs that can
     /// still change; settle the jobs a full listing did not return, and only then move the cursor.
+    /// Returns whether it moved.
     async fn main_path(
         &mut self,
         flattener: &Flattener,
         report: &mut ScopeReport,
-    ) -> Result<(), ScopeError> {
+    ) -> Result<bool, ScopeError> {
         let label = &self.scope.label;
         if self.opts.full.is_some() {
             self.store.clear_seen(label).await?;
@@ -236,14 +243,15 @@ impl ScopeRun<'_> {
         self.redescribe_changeable(flattener, report).await?;
         // A failed describe must be retried next time: the cursor stays, nothing is settled.
         // The rows built from Search are completed either way: they wait for no cursor.
-        if report.failed == 0 {
+        let moved = report.failed == 0;
+        if moved {
             self.settle_missing(report).await?;
             let now = time::format(&time::now());
             self.store.set_cursor(label, &self.next, &now).await?;
             self.store.clear_search_walk(label).await?;
         }
         self.feed = None;
-        Ok(())
+        Ok(moved)
     }
 
     /// Tells the backlog what is new: the account, or rows stored from Search.
