@@ -193,7 +193,7 @@ pub struct SyncArgs {
     pub scope_concurrency: usize,
 
     /// Most API calls per second sagesync starts in each scope (default: no limit of its own;
-    /// the SDK's adaptive retry still slows down when throttled)
+    /// each operation's pace, learned from throttles, still slows down when throttled)
     #[arg(long, value_name = "N")]
     pub max_rps: Option<f64>,
 

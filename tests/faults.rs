@@ -13,7 +13,7 @@ use common::*;
 use serde_json::{Value, json};
 
 /// A storm that lasts the whole sync: every third request is throttled and every seventh answers
-/// 500. The SDK's adaptive retry slows down to its floor (half a call per second), so the jobs
+/// 500. Each operation's pace slows down to its floor (half a call per second), so the jobs
 /// are few and each backend runs in its own test, side by side.
 async fn storm(backend: Backend) {
     let db = Db::new(backend);

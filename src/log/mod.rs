@@ -42,7 +42,7 @@ fn directives(verbosity: i8) -> &'static str {
         -1 => "warn,sqlx=error",
         // sqlx warns of slow statements: a long report is not something to warn about.
         0 => "warn,sagesync=info,sqlx=error",
-        // The SDK says here why a call waits: retries, throttling, the adaptive rate.
+        // The SDK says here why a call waits: retries and their backoff; sagesync, its pace.
         1 => {
             "warn,sagesync=debug,aws_smithy_runtime::client::retries=debug,aws_smithy_runtime::client::orchestrator=debug"
         }

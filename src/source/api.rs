@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::SourceError;
 use super::capture::Capture;
+use super::pace::Pace;
 
 /// Calls made, by operation.
 #[derive(Debug, Default)]
@@ -79,37 +80,47 @@ pub struct Api {
     rates: Arc<Rates>,
 }
 
-/// One retry partition per operation of a scope, each with the SDK's adaptive rate of its own:
+/// Each operation of a scope has a [`Pace`] of its own, learned from the service's throttles:
 /// SageMaker's quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob
 /// more), so a throttled listing must not slow the describes down, nor one account another.
-/// Retries are bounded by --max-attempts alone: the SDK's shared retry quota would otherwise run
-/// dry in a throttling storm and leave jobs unsynced.
+/// Retries are bounded by --max-attempts alone: the scope's retry partition has no retry quota,
+/// which would otherwise run dry in a throttling storm and leave jobs unsynced.
 struct Rates {
-    list: RetryPartition,
-    describe: RetryPartition,
-    list_tags: RetryPartition,
-    search: RetryPartition,
+    partition: RetryPartition,
+    list: Arc<Pace>,
+    describe: Arc<Pace>,
+    list_tags: Arc<Pace>,
+    search: Arc<Pace>,
 }
 
 impl Rates {
     fn new(label: &str) -> Self {
-        let partition = |op: &str| {
-            RetryPartition::custom(format!("sagesync {label} {op}"))
-                .token_bucket(TokenBucket::unlimited())
-                .build()
-        };
         Rates {
-            list: partition("ListTrainingJobs"),
-            describe: partition("DescribeTrainingJob"),
-            list_tags: partition("ListTags"),
-            search: partition("Search"),
+            partition: RetryPartition::custom(format!("sagesync {label}"))
+                .token_bucket(TokenBucket::unlimited())
+                .build(),
+            list: Arc::default(),
+            describe: Arc::default(),
+            list_tags: Arc::default(),
+            search: Arc::default(),
         }
     }
 }
 
-/// The per-call configuration that puts a call in its operation's partition.
-fn in_partition(partition: &RetryPartition) -> aws_sdk_sagemaker::config::Builder {
-    aws_sdk_sagemaker::config::Builder::default().retry_partition(partition.clone())
+impl Api {
+    /// The per-call configuration, and the capture of the call's body that paces its attempts.
+    fn per_call(&self, pace: &Arc<Pace>) -> (aws_sdk_sagemaker::config::Builder, Capture) {
+        let mut config = aws_sdk_sagemaker::config::Builder::default()
+            .retry_partition(self.rates.partition.clone());
+        if let Some(retries) = self.client.config().retry_config() {
+            // The pace spaces a throttled attempt's retry; a long backoff on top would only idle.
+            let retries = retries
+                .clone()
+                .with_initial_backoff(Duration::from_millis(50));
+            config = config.retry_config(retries);
+        }
+        (config, Capture::paced(pace))
+    }
 }
 
 /// One entry of a ListTrainingJobs page.
@@ -149,7 +160,7 @@ impl Api {
     ) -> Result<(Vec<Summary>, Option<String>), SourceError> {
         const OP: &str = "ListTrainingJobs";
         self.start(&self.calls.list).await;
-        let capture = Capture::default();
+        let (config, capture) = self.per_call(&self.rates.list);
         let call = self
             .client
             .list_training_jobs()
@@ -158,7 +169,7 @@ impl Api {
             .sort_order(SortOrder::Descending)
             .set_next_token(token)
             .customize()
-            .config_override(in_partition(&self.rates.list))
+            .config_override(config)
             .interceptor(capture.clone())
             .send();
         observed(OP, call).await.map_err(|e| call_error(OP, e))?;
@@ -184,13 +195,13 @@ impl Api {
     pub async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
         const OP: &str = "DescribeTrainingJob";
         self.start(&self.calls.describe).await;
-        let capture = Capture::default();
+        let (config, capture) = self.per_call(&self.rates.describe);
         let call = self
             .client
             .describe_training_job()
             .training_job_name(name)
             .customize()
-            .config_override(in_partition(&self.rates.describe))
+            .config_override(config)
             .interceptor(capture.clone())
             .send();
         match observed(OP, call).await {
@@ -210,7 +221,7 @@ impl Api {
     ) -> Result<(Vec<Value>, Option<String>), SourceError> {
         const OP: &str = "Search";
         self.start(&self.calls.search).await;
-        let capture = Capture::default();
+        let (config, capture) = self.per_call(&self.rates.search);
         let expression = created_by.map(|at| {
             SearchExpression::builder()
                 .filters(
@@ -232,7 +243,7 @@ impl Api {
             .max_results(100)
             .set_next_token(token)
             .customize()
-            .config_override(in_partition(&self.rates.search))
+            .config_override(config)
             .interceptor(capture.clone())
             .send();
         observed(OP, call).await.map_err(|e| call_error(OP, e))?;
@@ -252,7 +263,7 @@ impl Api {
         let mut token = None;
         loop {
             self.start(&self.calls.list_tags).await;
-            let capture = Capture::default();
+            let (config, capture) = self.per_call(&self.rates.list_tags);
             let call = self
                 .client
                 .list_tags()
@@ -260,7 +271,7 @@ impl Api {
                 .max_results(100)
                 .set_next_token(token)
                 .customize()
-                .config_override(in_partition(&self.rates.list_tags))
+                .config_override(config)
                 .interceptor(capture.clone())
                 .send();
             observed(OP, call).await.map_err(|e| call_error(OP, e))?;

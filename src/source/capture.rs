@@ -1,4 +1,5 @@
 //! Captures the raw JSON body of a response. Attached per call, so each call has its own slot.
+//! It also hands each attempt its operation's [`Pace`] and tells the pace how the service answered.
 //!
 //! `read_after_deserialization` is the first hook where the body is buffered bytes rather than a
 //! stream; the SDK's own types are not used for the data, since they have no serde and drop
@@ -6,19 +7,66 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_sagemaker::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_sagemaker::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
 use aws_sdk_sagemaker::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sagemaker::error::BoxError;
 use serde_json::Value;
 
 use super::SourceError;
+use super::pace::Pace;
 
-#[derive(Debug, Clone, Default)]
-pub struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+#[derive(Debug, Clone)]
+pub struct Capture {
+    body: Arc<Mutex<Option<Vec<u8>>>>,
+    pace: Arc<Pace>,
+}
+
+/// The error codes the SDK's retry classifier takes for throttling.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// An awsJson error's code: the `X-Amzn-ErrorType` header or the body's `__type`, without the
+/// namespace (`com.amazonaws.sagemaker#ThrottlingException`) or a `:` suffix.
+fn error_code(header: Option<&str>, body: Option<&[u8]>) -> Option<String> {
+    let from_body = || {
+        let v: Value = serde_json::from_slice(body?).ok()?;
+        v.get("__type")?.as_str().map(str::to_string)
+    };
+    let code = header.map(str::to_string).or_else(from_body)?;
+    let code = code.split(':').next().unwrap_or_default();
+    Some(code.rsplit('#').next().unwrap_or_default().to_string())
+}
 
 impl Intercept for Capture {
     fn name(&self) -> &'static str {
         "sagesync-capture"
+    }
+
+    // Per attempt: a retried request is a clone, and clones lose their extensions.
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context.request_mut().add_extension(self.pace.clone());
+        Ok(())
     }
 
     fn read_after_deserialization(
@@ -27,8 +75,18 @@ impl Intercept for Capture {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(bytes) = context.response().body().bytes()
-            && let Ok(mut slot) = self.0.lock()
+        let response = context.response();
+        if response.status().is_success() {
+            self.pace.answered();
+        } else {
+            let header = response.headers().get("x-amzn-errortype");
+            let code = error_code(header, response.body().bytes());
+            if code.is_some_and(|c| THROTTLING.contains(&c.as_str())) {
+                self.pace.throttled();
+            }
+        }
+        if let Some(bytes) = response.body().bytes()
+            && let Ok(mut slot) = self.body.lock()
         {
             *slot = Some(bytes.to_vec());
         }
@@ -37,10 +95,18 @@ impl Intercept for Capture {
 }
 
 impl Capture {
+    /// The capture of a call whose attempts wait for `pace`.
+    pub fn paced(pace: &Arc<Pace>) -> Self {
+        Capture {
+            body: Arc::default(),
+            pace: pace.clone(),
+        }
+    }
+
     /// The captured body as JSON.
     pub fn json(&self, operation: &'static str) -> Result<Value, SourceError> {
         let body = self
-            .0
+            .body
             .lock()
             .ok()
             .and_then(|mut s| s.take())

@@ -24,7 +24,7 @@ pub struct ClientOptions {
     /// `--org-role`: the organization's accounts instead of `--role-arn`.
     pub org: Option<OrgOptions>,
     pub endpoint_url: Option<String>,
-    /// Attempts per call; the SDK's adaptive retry retries only throttling, timeouts and 5xx.
+    /// Attempts per call; the SDK's standard retry retries only throttling, timeouts and 5xx.
     pub max_attempts: u32,
 }
 
@@ -45,8 +45,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The scope's SageMaker client. Its retry partitions, one per operation, are
-    /// [`super::Api`]'s: every call names its own.
+    /// The scope's SageMaker client. Its retry partition and the pace of each operation are
+    /// [`super::Api`]'s: every call names them.
     pub fn client(&self) -> Client {
         let mut config = aws_sdk_sagemaker::config::Builder::from(&self.config);
         if let Some(credentials) = &self.credentials {
@@ -178,13 +178,16 @@ async fn assume(
 }
 
 async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>) -> SdkConfig {
-    // Retry Behavior 2.1 (smithy-rs 2026-07): under 2.0 a throttled retry costs the adaptive
-    // limiter 10 tokens against a cold start's capacity of 1, so the first throttle of a run put
-    // calls to sleep for 20 s each (bench/rates.sh: 4.5x the time the quotas allow).
-    let retries = RetryConfig::adaptive()
+    // Standard retries: each SageMaker operation has a pace of its own (`pace`) in place of the
+    // SDK's adaptive limiter, whose half-second measure is too coarse at 2 calls/s. Retry
+    // Behavior 2.1: a 50 ms backoff for errors other than throttling.
+    let retries = RetryConfig::standard()
         .with_max_attempts(opts.max_attempts.max(1))
         .with_retry_spec(RetrySpec::v2_1());
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries);
+    if let Some(http) = super::pace::default_client() {
+        loader = loader.http_client(http);
+    }
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }

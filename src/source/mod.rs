@@ -6,6 +6,7 @@ pub mod api;
 pub mod capture;
 pub mod client;
 pub mod org;
+pub mod pace;
 pub mod regions;
 
 pub use api::{Api, Calls, RateLimit};
