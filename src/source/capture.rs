@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_sagemaker::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
 };
@@ -22,24 +23,6 @@ pub struct Capture {
     body: Arc<Mutex<Option<Vec<u8>>>>,
     pace: Arc<Pace>,
 }
-
-/// The error codes the SDK's retry classifier takes for throttling.
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
 
 /// An awsJson error's code: the `X-Amzn-ErrorType` header or the body's `__type`, without the
 /// namespace (`com.amazonaws.sagemaker#ThrottlingException`) or a `:` suffix.
@@ -81,7 +64,7 @@ impl Intercept for Capture {
         } else {
             let header = response.headers().get("x-amzn-errortype");
             let code = error_code(header, response.body().bytes());
-            if code.is_some_and(|c| THROTTLING.contains(&c.as_str())) {
+            if code.is_some_and(|c| THROTTLING_ERRORS.contains(&c.as_str())) {
                 self.pace.throttled();
             }
         }
