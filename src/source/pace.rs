@@ -65,19 +65,19 @@ impl Pace {
     pub async fn wait(&self) {
         let slot = {
             let Ok(mut s) = self.0.lock() else { return };
-            let Some(rate) = s.rate else { return };
+            let Some(interval) = s.interval() else { return };
             let now = Instant::now();
             let slot = s.next.map_or(now, |n| n.max(now));
-            s.next = Some(slot + Duration::from_secs_f64(1.0 / rate));
+            s.next = Some(slot + interval);
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
         // A busy runtime wakes a sleeper late; the next attempt keeps its distance from this one
         // as sent, not as planned, or the two reach a one-token bucket too close together.
         if let Ok(mut s) = self.0.lock()
-            && let Some(rate) = s.rate
+            && let Some(interval) = s.interval()
         {
-            let after = Instant::now() + Duration::from_secs_f64(1.0 / rate);
+            let after = Instant::now() + interval;
             s.next = Some(s.next.map_or(after, |n| n.max(after)));
         }
     }
@@ -113,8 +113,9 @@ impl Pace {
         let Ok(mut s) = self.0.lock() else { return };
         let now = Instant::now();
         // A throttle within one interval of the last cut answers an attempt sent before it.
-        let interval = Duration::from_secs_f64(1.0 / s.rate.unwrap_or(f64::MAX));
-        if s.last_cut.is_some_and(|t| now - t < interval) {
+        if let (Some(cut), Some(interval)) = (s.last_cut, s.interval())
+            && now - cut < interval
+        {
             return;
         }
         // The pace of the last answers since the last cut: about the quota. (Answers from
@@ -137,8 +138,9 @@ impl Pace {
         s.answered.clear();
         s.throttled_at = s.rate;
         s.set(rate);
-        let interval = Duration::from_secs_f64(1.0 / s.rate.unwrap_or(FLOOR));
-        s.next = Some(s.next.map_or(now, |n| n.max(now)) + interval);
+        if let Some(interval) = s.interval() {
+            s.next = Some(s.next.map_or(now, |n| n.max(now)) + interval);
+        }
         tracing::debug!(rate = s.rate, measured, "throttled: the pace is lowered");
         s.last_cut = Some(now);
         s.last_raise = None;
@@ -148,6 +150,11 @@ impl Pace {
 impl State {
     fn set(&mut self, rate: f64) {
         self.rate = Some(rate.max(FLOOR));
+    }
+
+    /// The time between two attempts; none while the pace has no bound.
+    fn interval(&self) -> Option<Duration> {
+        self.rate.map(|rate| Duration::from_secs_f64(1.0 / rate))
     }
 }
 
