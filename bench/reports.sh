@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The reports benchmark (a benchmark, not a test): generates N jobs (bench/gen_jobs.py), loads them
 # with a release build into a fresh SQLite file and a fresh Postgres schema, and times every canned
-# report and three ad-hoc queries (a hyperparameter by key and value, a tag filter, a JSON member
-# filter) on both, each run as a user would: `sagesync query ... --format csv > /dev/null`, the
-# best of 3 runs, process start and output included.
+# report and four ad-hoc queries (a hyperparameter by key and value, in the key/value table and in
+# the job row's JSON; a tag filter; a JSON member filter) on both, each run as a user would:
+# `sagesync query ... --format csv > /dev/null`, the best of 3 runs, process start and output
+# included.
 #
 #   bench/reports.sh [N]          # default 1000000
 #
@@ -50,6 +51,10 @@ TAG_SQL="SELECT count(*) AS jobs, sum(j.billable_time_in_seconds) AS billable_se
   FROM sagemaker_training_job_kv t JOIN sagemaker_training_job j ON j._key = t.training_job_arn
   WHERE t.kind = 'tags' AND t.key = 'cost-center' AND t.value = '1005'"
 # ->> reads a member alike on both backends (SQLite 3.38+).
+# The same hyperparameter read from the job row's JSON column: a scan of the job table, not of
+# the key/value table's twenty-odd rows per job.
+HP_JSON_SQL="SELECT training_job_name, training_job_status FROM sagemaker_training_job
+  WHERE hyper_parameters->>'eta' = '0.1234'"
 JSON_SQL="SELECT training_job_name, creation_time FROM sagemaker_training_job
   WHERE resource_config->>'InstanceType' = 'ml.p4d.24xlarge' AND training_job_status = 'Failed'"
 
@@ -71,7 +76,7 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
     local rows s
     rows=$("${db[@]}" query "$@" --format csv 2>/dev/null | wc -l)
     s=$(best_of_3 "${db[@]}" query "$@" --format csv)
-    printf '%-9s %-22s %6.2fs  %8d rows\n' "$backend" "$label" "$s" "$((rows - 1))"
+    printf '%-9s %-29s %6.2fs  %8d rows\n' "$backend" "$label" "$s" "$((rows - 1))"
   }
   run cost cost
   run cost-by-tag cost-by-tag --param tag_key=team
@@ -82,6 +87,7 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   run spot-savings spot-savings
   run tuning-leaderboard tuning-leaderboard --param tuning_job=bench-tune-04242
   run "sql: hyperparameter" --sql "$HP_SQL"
+  run "sql: hyperparameter (JSON)" --sql "$HP_JSON_SQL"
   run "sql: tag filter" --sql "$TAG_SQL"
   run "sql: JSON member" --sql "$JSON_SQL"
 done

@@ -117,3 +117,82 @@ fn levels_choose_what_stderr_says_and_nothing_secret_is_ever_in_it() {
         "RUST_LOG=trace is honoured"
     );
 }
+
+/// What a terminal of `cols` columns shows of `cmd` (stdout and stderr both), run on a
+/// pseudo-terminal by util-linux `script`.
+fn on_a_terminal(cmd: &std::process::Command, cols: u16) -> String {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command"])
+        .arg(format!("stty cols {cols} rows 20; exec {line}"))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let out = script.output().expect("util-linux script");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The sync's live lines are drawn on a terminal only and not under `-q`, never wider than the
+/// terminal (a long scope is shortened, not wrapped), and messages print on a line of their own
+/// above them. Both backends.
+#[test]
+fn progress_is_drawn_on_a_terminal_only_and_never_wraps() {
+    let api = StandIn::start();
+    api.control(
+        "make",
+        json!({"prefix": "drawn", "count": 30, "first_epoch": EPOCH}),
+    );
+    api.control("faults", json!({"latency_ms": 40}));
+    let regions = ["us-east-1".to_string(), "eu-west-1".to_string()];
+    for db in backends() {
+        let piped = api.sync_cmd(&db, &regions, &[]).output().unwrap();
+        assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+        let said = stderr(&piped) + &String::from_utf8_lossy(&piped.stdout);
+        assert!(said.contains("synced default@eu-west-1"), "{said}");
+        assert!(!said.contains('\x1b'), "{}: {said:?}", db.name());
+
+        let quiet = api.sync_cmd(&db, &regions, &["-q"]).output().unwrap();
+        assert_eq!(stderr(&quiet), "", "{}: -q says nothing", db.name());
+        let quiet = on_a_terminal(&api.sync_cmd(&db, &regions, &["-q"]), 80);
+        assert_eq!(quiet, "", "{}: -q draws nothing", db.name());
+
+        let cols = 48;
+        let shown = on_a_terminal(&api.sync_cmd(&db, &regions, &["--full"]), cols);
+        assert!(shown.contains("\x1b[2K"), "{}: drawn: {shown:?}", db.name());
+        assert!(shown.contains("listed "), "{shown:?}");
+        assert!(shown.contains("synced default@eu-west-1"), "{shown:?}");
+        let escape = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n").unwrap();
+        // indicatif writes each line at most the terminal's width and lets the terminal move
+        // to the next, so a line is what lies between two spinners.
+        let lines = escape
+            .split(&shown)
+            .flat_map(|p| p.split_inclusive(|c| ('\u{2800}'..='\u{28ff}').contains(&c)));
+        for piece in lines.filter(|p| p.contains("listed ") && !p.contains("sagesync: ")) {
+            assert!(
+                piece.chars().count() <= cols.into(),
+                "{}: wider than the terminal: {piece:?}",
+                db.name()
+            );
+        }
+        for (at, _) in shown.match_indices("sagesync: ") {
+            let before = &shown[..at];
+            assert!(
+                before.is_empty() || before.ends_with('\n') || before.ends_with("\x1b[2K"),
+                "{}: a message in the middle of a line: {shown:?}",
+                db.name()
+            );
+        }
+    }
+}

@@ -3,12 +3,14 @@
 //! [`crate::log::bars`], so it never wraps, messages print above it, and nothing is drawn at all
 //! when stderr is not a terminal (cron, pipes), logs are JSON or `-q` is given.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use regex::Regex;
 use tokio::task::JoinHandle;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// At most this many lines, fewer on a short terminal; beyond, one line of totals.
 const MAX_LINES: usize = 12;
@@ -74,11 +76,15 @@ impl Progress {
             .unwrap_or_default()
     }
 
-    /// What each line says: counts first, so a narrow terminal cuts the label, not the figures.
-    fn lines(&self, max: usize) -> Vec<String> {
+    /// What each line says in `cols` columns: counts first, then the scope shortened to fit
+    /// (see [`fit`]).
+    fn lines(&self, max: usize, cols: usize) -> Vec<String> {
         let line = |label: &str, [l, d, s]: [u64; 3], done: bool| {
             let state = if done { " (done)" } else { "" };
-            format!("listed {l}, described {d}, stored {s}{state}  {label}")
+            let counts = format!("listed {l}, described {d}, stored {s}{state}  ");
+            // Two columns for the spinner and its space.
+            let room = cols.saturating_sub(2 + counts.len());
+            format!("{counts}{}", fit(label, room))
         };
         if self.scopes.len() <= max {
             return self
@@ -106,12 +112,12 @@ impl Progress {
     /// terminal: see [`crate::log::bars`]).
     pub fn show(self: &Arc<Self>) -> Display {
         let bars = crate::log::bars();
-        let rows = console_rows().unwrap_or(MAX_LINES + 2);
+        let (rows, cols) = terminal_size();
         let max = MAX_LINES.min(rows.saturating_sub(2)).max(1);
         let style = ProgressStyle::with_template("{spinner} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let lines: Vec<ProgressBar> = self
-            .lines(max)
+            .lines(max, cols)
             .into_iter()
             .map(|text| {
                 let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()));
@@ -125,7 +131,9 @@ impl Progress {
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                for (bar, text) in shown.iter().zip(p.lines(max)) {
+                // The width again each time: a resized terminal gets lines that fit it.
+                let (_, cols) = terminal_size();
+                for (bar, text) in shown.iter().zip(p.lines(max, cols)) {
                     bar.set_message(text);
                 }
             }
@@ -134,10 +142,44 @@ impl Progress {
     }
 }
 
-fn console_rows() -> Option<usize> {
+/// Rows and columns of the terminal on stderr (a screenful of 24 × 80 when unknown).
+fn terminal_size() -> (usize, usize) {
     console::Term::stderr()
         .size_checked()
-        .map(|(rows, _)| rows.into())
+        .map_or((24, 80), |(rows, cols)| (rows.into(), cols.into()))
+}
+
+/// A scope's label in at most `room` columns. A role's ARN (`default+arn:aws:iam::123456789012:
+/// role/Audit@us-east-1`) loses its fixed parts first (`default+123456789012:Audit@us-east-1`),
+/// then the middle, keeping more of the end: the end says the region, and the start the profile
+/// and account, which is what tells two scopes apart.
+fn fit(label: &str, room: usize) -> String {
+    static ROLE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"arn:[a-z-]+:iam::(\d+):role/(?:[^/@]*/)*").expect("a valid pattern")
+    });
+    if label.width() <= room {
+        return label.to_string();
+    }
+    let short = ROLE.replace(label, "$1:");
+    if short.width() <= room || room < 2 {
+        return short.into_owned();
+    }
+    let take = |chars: &mut dyn Iterator<Item = char>, cols: usize| {
+        let mut used = 0;
+        chars
+            .take_while(|c| {
+                used += c.width().unwrap_or(0);
+                used <= cols
+            })
+            .collect::<String>()
+    };
+    let head_cols = (room - 1) / 3;
+    let head = take(&mut short.chars(), head_cols);
+    let tail: String = take(&mut short.chars().rev(), room - 1 - head_cols)
+        .chars()
+        .rev()
+        .collect();
+    format!("{head}…{tail}")
 }
 
 /// The running display; dropping it clears its lines.
@@ -167,11 +209,39 @@ mod tests {
         p.of("default@region-3").stored(5);
         p.of("default@region-7").stored(2);
         p.of("default@region-7").done();
-        let lines = p.lines(MAX_LINES);
+        let lines = p.lines(MAX_LINES, 80);
         assert_eq!(
             lines,
             ["listed 0, described 0, stored 7  1 of 40 scopes done"]
         );
-        assert_eq!(p.lines(40).len(), 40);
+        assert_eq!(p.lines(40, 80).len(), 40);
+    }
+
+    #[test]
+    fn a_long_scope_loses_the_role_arn_s_fixed_parts_then_its_middle() {
+        let label = "default+arn:aws:iam::123456789012:role/team/OrganizationAccountAccessRole@ap-southeast-2";
+        assert_eq!(fit(label, 200), label);
+        assert_eq!(
+            fit(label, 70),
+            "default+123456789012:OrganizationAccountAccessRole@ap-southeast-2"
+        );
+        let short = fit(label, 40);
+        assert_eq!(short.width(), 40, "{short}");
+        assert!(short.starts_with("default+1234"), "{short}");
+        assert!(short.ends_with("@ap-southeast-2"), "{short}");
+        assert!(fit("default@us-east-1", 60) == "default@us-east-1");
+    }
+
+    #[test]
+    fn every_line_fits_the_terminal() {
+        let p = Progress::new(["default+arn:aws:iam::123456789012:role/Audit@eu-central-1"]);
+        p.of("default+arn:aws:iam::123456789012:role/Audit@eu-central-1")
+            .listed(123_456);
+        for cols in [64, 80, 120] {
+            let line = &p.lines(MAX_LINES, cols)[0];
+            assert!(line.width() + 2 <= cols, "{cols}: {line}");
+            assert!(line.starts_with("listed 123456,"), "{line}");
+            assert!(line.ends_with("@eu-central-1"), "{line}");
+        }
     }
 }
