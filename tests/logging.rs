@@ -156,6 +156,7 @@ fn progress_is_drawn_on_a_terminal_only_and_never_wraps() {
     );
     api.control("faults", json!({"latency_ms": 40}));
     let regions = ["us-east-1".to_string(), "eu-west-1".to_string()];
+    let escape = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n").unwrap();
     for db in backends() {
         let piped = api.sync_cmd(&db, &regions, &[]).output().unwrap();
         assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
@@ -173,7 +174,6 @@ fn progress_is_drawn_on_a_terminal_only_and_never_wraps() {
         assert!(shown.contains("\x1b[2K"), "{}: drawn: {shown:?}", db.name());
         assert!(shown.contains("listed "), "{shown:?}");
         assert!(shown.contains("synced default@eu-west-1"), "{shown:?}");
-        let escape = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n").unwrap();
         // indicatif writes each line at most the terminal's width and lets the terminal move
         // to the next, so a line is what lies between two spinners.
         let lines = escape
