@@ -1,21 +1,12 @@
-//! What the API or a file may hold that sagesync must store, refuse or redact without losing
-//! anything else: unknown members of any JSON, NUL, numbers at the edges, secrets by key and by
-//! value, a database that refuses one record, file modes, and rows re-derived from `raw`.
+//! What the API or a file may hold that sagesync must store or refuse without losing anything
+//! else: unknown members of any JSON, NUL, numbers at the edges, a database that refuses one
+//! record, an unreachable database, and rows re-derived from `raw`. Secrets: tests/secrets.rs.
 
 mod common;
 
 use common::standin::{EPOCH, StandIn};
 use common::*;
 use serde_json::{Value, json};
-
-fn job(name: &str) -> Value {
-    let mut j = example_jobs_api_form().remove(0);
-    j["TrainingJobName"] = json!(name);
-    j["TrainingJobArn"] = json!(format!(
-        "arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"
-    ));
-    j
-}
 
 fn load(db: &Db, files: &[&std::path::Path], extra: &[&str]) -> std::process::Output {
     let mut args = vec!["load"];
@@ -27,7 +18,7 @@ fn load(db: &Db, files: &[&std::path::Path], extra: &[&str]) -> std::process::Ou
 #[tokio::test]
 async fn unknown_members_are_kept_whatever_json_they_hold() {
     for db in backends() {
-        let mut j = job("future");
+        let mut j = named_job("future");
         let future = json!([1, 2, {"deep": null}, null, true, [[], {}], "x"]);
         j["FutureMember"] = future.clone();
         j["ResourceConfig"]["FutureFlag"] = json!([null, false, {"InstanceCount": "many"}]);
@@ -46,7 +37,7 @@ async fn unknown_members_are_kept_whatever_json_they_hold() {
 #[tokio::test]
 async fn known_nested_members_of_the_wrong_type_are_refused_with_their_path() {
     for db in backends() {
-        let mut j = job("bad-nested");
+        let mut j = named_job("bad-nested");
         j["InputDataConfig"][0]["ContentType"] = json!(42);
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
         let out = load(&db, &[&f], &[]);
@@ -65,12 +56,12 @@ async fn known_nested_members_of_the_wrong_type_are_refused_with_their_path() {
 #[tokio::test]
 async fn nul_is_stored_on_sqlite_and_replaced_on_postgres_and_the_next_file_still_loads() {
     for db in backends() {
-        let mut a = job("nul-job");
+        let mut a = named_job("nul-job");
         a["FailureReason"] = json!("bad\u{0}byte");
         a["HyperParameters"]["note"] = json!("x\u{0}y");
         a["Tags"] = json!([{"Key": "team\u{0}", "Value": "nlp\u{0}"}]);
         let fa = write_file(db.dir.path(), "a.json", &a.to_string());
-        let fb = write_file(db.dir.path(), "b.json", &job("after-nul").to_string());
+        let fb = write_file(db.dir.path(), "b.json", &named_job("after-nul").to_string());
         let out = load(&db, &[&fa, &fb], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let rows = db.jobs(false).await;
@@ -110,15 +101,19 @@ async fn a_record_the_database_refuses_is_named_and_the_other_files_load() {
     let db = Db::new(Backend::Postgres);
     // Incompressible, so the index entry stays over the btree's 2,704-byte limit.
     let long_key = incompressible(6000);
-    let mut bad = job("long-key");
+    let mut bad = named_job("long-key");
     bad["HyperParameters"][long_key.as_str()] = json!("1");
-    let lines = [job("first"), bad, job("third")]
+    let lines = [named_job("first"), bad, named_job("third")]
         .iter()
         .map(Value::to_string)
         .collect::<Vec<_>>()
         .join("\n");
     let fa = write_file(db.dir.path(), "a.jsonl", &lines);
-    let fb = write_file(db.dir.path(), "b.json", &job("other-file").to_string());
+    let fb = write_file(
+        db.dir.path(),
+        "b.json",
+        &named_job("other-file").to_string(),
+    );
     let out = load(&db, &[&fa, &fb], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -238,7 +233,7 @@ async fn a_describe_body_that_is_not_an_object_is_named_not_a_panic() {
 #[tokio::test]
 async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
     for db in backends() {
-        let mut j = job("too-big");
+        let mut j = named_job("too-big");
         j["BillableTimeInSeconds"] = json!(0);
         let text = j.to_string().replace(
             "\"BillableTimeInSeconds\":0",
@@ -254,14 +249,14 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
             stderr(&out)
         );
 
-        let mut j = job("many-digits");
+        let mut j = named_job("many-digits");
         j["FutureCounter"] = json!(0);
         j["CreationTime"] = json!(32503680000.25_f64);
         let text = j.to_string().replace(
             "\"FutureCounter\":0",
             "\"FutureCounter\":123456789012345678901234567890",
         );
-        let mut iso = job("far-iso");
+        let mut iso = named_job("far-iso");
         iso["CreationTime"] = json!("3000-01-01T00:00:00.25+00:00");
         let f = write_file(db.dir.path(), "digits.json", &text);
         let g = write_file(db.dir.path(), "iso.json", &iso.to_string());
@@ -284,216 +279,6 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
             "3000-01-01T00:00:00.250Z"
         );
         assert_eq!(of("far-iso")["creation_time"], "3000-01-01T00:00:00.250Z");
-    }
-}
-
-#[tokio::test]
-async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparameters() {
-    let secret_keys = [
-        "GITHUB_PAT",
-        "PGPASSWORD",
-        "DB_PASS",
-        "MYSQL_PWD",
-        "GPG_PASSPHRASE",
-        "SSH_KEY",
-        "X-API-KEY",
-        "openaiApiKey",
-        "SLACK_WEBHOOK_URL",
-        "AZURE_STORAGE_CONNECTION_STRING",
-        "NPM_AUTH",
-        "AUTH_TOKENS",
-        "SENTRY_DSN",
-    ];
-    for db in backends() {
-        let mut j = job("secrets");
-        let mut env = serde_json::Map::new();
-        for (i, k) in secret_keys.iter().enumerate() {
-            env.insert(k.to_string(), json!(format!("plainvalue{i}")));
-        }
-        env.insert(
-            "DATABASE_URL".into(),
-            json!("postgres://app:hunter2pw@db.internal:5432/app"),
-        );
-        env.insert("SOME_SETTING".into(), json!("AKIAIOSFODNN7EXAMPLE"));
-        env.insert("LOG_LEVEL".into(), json!("info"));
-        j["Environment"] = Value::Object(env);
-        j["HyperParameters"]["hf_token"] = json!("plainvalue-hf");
-        j["HyperParameters"]["wandb_api_key"] = json!("plainvalue-wandb");
-        j["HyperParameters"]["notes"] = json!("token ghp_0123456789abcdefghij0123456789abcdef");
-        j["HyperParameters"]["max_new_tokens"] = json!("512");
-        let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        let out = load(&db, &[&f], &[]);
-        assert_eq!(out.status.code(), Some(0), "{}", db.name());
-        let dump = db.dump().await.to_string();
-        for needle in [
-            "plainvalue",
-            "hunter2pw",
-            "AKIAIOSFODNN7EXAMPLE",
-            "ghp_0123",
-        ] {
-            assert!(!dump.contains(needle), "{}: {needle} stored", db.name());
-        }
-        let row = &db.jobs(false).await[0];
-        assert_eq!(
-            row["environment"]["DATABASE_URL"],
-            "postgres://app:[REDACTED]@db.internal:5432/app"
-        );
-        assert_eq!(row["environment"]["LOG_LEVEL"], "info");
-        assert_eq!(row["hyper_parameters"]["hf_token"], "[REDACTED]");
-        assert_eq!(row["hyper_parameters"]["notes"], "token [REDACTED]");
-        assert_eq!(row["hyper_parameters"]["max_new_tokens"], "512");
-        assert_eq!(row["raw"]["HyperParameters"]["wandb_api_key"], "[REDACTED]");
-
-        // A refusal names the member, its type and length, never the value.
-        let mut bad = job("secrets-bad");
-        bad["Environment"] = json!({"HF_TOKEN": 31337314, "OTHER": "plain"});
-        let f = write_file(db.dir.path(), "bad.json", &bad.to_string());
-        let out = load(&db, &[&f], &[]);
-        assert_eq!(out.status.code(), Some(1));
-        let err = stderr(&out);
-        assert!(
-            err.contains("Environment.HF_TOKEN must be a string, found a number of 8 characters"),
-            "{err}"
-        );
-        assert!(!err.contains("31337314"), "{err}");
-
-        // Extra value shapes of the user's.
-        let db2 = Db::new(db.backend);
-        let mut j = job("corp");
-        j["Environment"] = json!({"NOTE": "id corp-123456"});
-        let f = write_file(db2.dir.path(), "a.json", &j.to_string());
-        let out = load(&db2, &[&f], &["--redact-value", "corp-[0-9]{6}"]);
-        assert_eq!(out.status.code(), Some(0));
-        assert_eq!(
-            db2.jobs(false).await[0]["environment"]["NOTE"],
-            "id [REDACTED]"
-        );
-    }
-}
-
-/// Every byte of the files that hold the job tables.
-async fn table_bytes(db: &Db) -> Option<Vec<u8>> {
-    let mut files = Vec::new();
-    match db.backend {
-        Backend::Sqlite => {
-            let base = db.dir.path().join("test.db");
-            for suffix in ["", "-wal"] {
-                files.push(std::path::PathBuf::from(format!(
-                    "{}{suffix}",
-                    base.display()
-                )));
-            }
-        }
-        Backend::Postgres => {
-            use sqlx::Row;
-            let pool = db.pg_pool().await;
-            sqlx::query("CHECKPOINT").execute(&pool).await.ok()?;
-            let dir: String = sqlx::query("SHOW data_directory")
-                .fetch_one(&pool)
-                .await
-                .ok()?
-                .get(0);
-            for t in ["sagemaker_training_job", "sagemaker_training_job_kv"] {
-                let sql = format!(
-                    "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.oid = '{t}'::regclass \
-                     OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = '{t}'::regclass)"
-                );
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&pool)
-                    .await
-                    .ok()?
-                {
-                    let rel: String = row.get(0);
-                    files.push(std::path::Path::new(&dir).join(rel));
-                }
-            }
-            pool.close().await;
-        }
-    }
-    let mut bytes = Vec::new();
-    for f in files {
-        match std::fs::read(&f) {
-            Ok(b) => bytes.extend(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            // A server elsewhere (TEST_DATABASE_URL): its files cannot be read from here.
-            Err(_) => return None,
-        }
-    }
-    Some(bytes)
-}
-
-#[tokio::test]
-async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
-    let secret = "Zq8secretvaluevKx3";
-    for db in backends() {
-        let mut j = job("scrub");
-        j["Environment"] = json!({"DB_PASSWORD": secret});
-        let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        assert_eq!(load(&db, &[&f], &["--no-redact"]).status.code(), Some(0));
-        let Some(before) = table_bytes(&db).await else {
-            eprintln!(
-                "skipped: the database files of {} are not readable here",
-                db.name()
-            );
-            continue;
-        };
-        assert!(
-            before.windows(secret.len()).any(|w| w == secret.as_bytes()),
-            "{}: the secret is in the files before",
-            db.name()
-        );
-        assert_eq!(load(&db, &[&f], &[]).status.code(), Some(0));
-        assert_eq!(
-            db.jobs(false).await[0]["environment"]["DB_PASSWORD"],
-            "[REDACTED]"
-        );
-        let after = table_bytes(&db).await.unwrap_or_default();
-        assert!(
-            !after.windows(secret.len()).any(|w| w == secret.as_bytes()),
-            "{}: the secret is still in the files",
-            db.name()
-        );
-    }
-}
-
-#[test]
-fn sqlite_files_are_private_whatever_the_umask() {
-    use std::os::unix::fs::PermissionsExt;
-    let db = Db::new(Backend::Sqlite);
-    let f = write_file(db.dir.path(), "a.json", &job("modes").to_string());
-    // umask 000 would leave SQLite's default 0644 as it is.
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("umask 000; exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_sagesync"))
-        .args(["--database-url", &db.url, "load", f.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // A sync takes its lock file first; the API it is pointed at does not answer.
-    let mut sync = std::process::Command::new("sh");
-    sync.arg("-c")
-        .arg("umask 000; exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_sagesync"))
-        .args(["--database-url", &db.url, "sync", "--region", "us-east-1"])
-        .args([
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-            "--max-attempts",
-            "1",
-        ]);
-    let out = aws_test_env(&mut sync).output().unwrap();
-    eprintln!("{}", stderr(&out));
-    let base = db.dir.path().join("test.db");
-    for suffix in ["", ".sync-lock", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", base.display());
-        if let Ok(m) = std::fs::metadata(&path) {
-            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{path}");
-        } else {
-            assert!(suffix.starts_with('-'), "{path} missing");
-        }
     }
 }
 

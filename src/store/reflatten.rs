@@ -5,6 +5,8 @@
 //! Both are bookkept in `sagesync_meta` (see its migration), so they happen once per database,
 //! and the re-derivation resumes after a kill from the last batch it committed.
 
+use std::time::{Duration, Instant};
+
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use sqlx::FromRow;
@@ -174,7 +176,9 @@ impl Store {
     /// redact, rewrite the tables so the old row versions are gone from them. SQLite's
     /// `secure_delete` has zeroed them already; what is left is to empty the WAL. Postgres keeps
     /// dead row versions in the table files until their space is reused, so the tables that hold
-    /// Environment and HyperParameters values are rewritten whole.
+    /// Environment and HyperParameters values are rewritten whole, once no transaction that
+    /// might still read an old version runs (see [`Store::older_transactions`]). If one is
+    /// still running after [`SCRUB_WAIT`], the scrub is left to the next write, with a warning.
     pub async fn scrub(&self) -> Result<(), StoreError> {
         if self.meta(UNREDACTED).await?.is_none() {
             return Ok(());
@@ -186,6 +190,16 @@ impl Store {
                     .await?;
             }
             Store::Postgres(pool) => {
+                let holders = self.older_transactions().await?;
+                if !holders.is_empty() {
+                    tracing::warn!(
+                        "old versions of rows stored before redaction stay in the table files \
+                         while {} runs, which began before this write; the next write under the \
+                         default rules scrubs them",
+                        holders.join(", ")
+                    );
+                    return Ok(());
+                }
                 for table in [JOB_TABLE, KV_TABLE] {
                     let sql = format!("VACUUM FULL {table}");
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
@@ -196,7 +210,46 @@ impl Store {
         tx.set_meta(UNREDACTED, None).await?;
         tx.commit().await
     }
+
+    /// The transactions of this database that began before now and are still running after
+    /// waiting up to [`SCRUB_WAIT`] for them, named for the user. Postgres keeps a deleted row
+    /// version, through VACUUM FULL too, while any of them might still read it. Sessions of other
+    /// roles are only seen with `pg_read_all_stats`.
+    async fn older_transactions(&self) -> Result<Vec<String>, StoreError> {
+        // Every transaction that began before this one has an older snapshot or xid.
+        let mark: Vec<Meta> = self
+            .fetch_typed("SELECT pg_current_xact_id()::text AS value", &[])
+            .await?;
+        let mark = mark.into_iter().next().map(|m| m.value);
+        let deadline = Instant::now() + SCRUB_WAIT;
+        loop {
+            let holders: Vec<Meta> = self
+                .fetch_typed(OLDER_SQL, std::slice::from_ref(&mark))
+                .await?;
+            if holders.is_empty() || Instant::now() >= deadline {
+                return Ok(holders.into_iter().map(|h| h.value).collect());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
+
+/// How long a scrub waits for transactions that began before it to end.
+const SCRUB_WAIT: Duration = Duration::from_secs(10);
+
+/// The sessions and prepared transactions of this database whose snapshot or xid is older than
+/// the transaction id `$1`.
+const OLDER_SQL: &str = "\
+    WITH mark AS (SELECT age(CAST($1 AS xid8)::xid) AS age) \
+    SELECT format('session %s (%s, %s)', pid, \
+                  coalesce(nullif(application_name, ''), backend_type), state) AS value \
+    FROM pg_stat_activity, mark \
+    WHERE datname = current_database() AND pid <> pg_backend_pid() \
+      AND greatest(age(backend_xmin), age(backend_xid)) > mark.age \
+    UNION ALL \
+    SELECT format('prepared transaction %s', gid) \
+    FROM pg_prepared_xacts, mark \
+    WHERE database = current_database() AND age(transaction) > mark.age";
 
 impl Tx {
     async fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {

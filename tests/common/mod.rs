@@ -426,3 +426,13 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub fn jsonl(jobs: &[Value]) -> String {
     jobs.iter().map(|j| format!("{j}\n")).collect()
 }
+
+/// The first example job, renamed.
+pub fn named_job(name: &str) -> Value {
+    let mut j = example_jobs_api_form().remove(0);
+    j["TrainingJobName"] = json!(name);
+    j["TrainingJobArn"] = json!(format!(
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"
+    ));
+    j
+}
