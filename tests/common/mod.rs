@@ -57,6 +57,33 @@ impl Db {
         }
     }
 
+    /// Like [`Db::new`], but on Postgres in a database of its own, for tests that watch what
+    /// the whole database does: a snapshot held in any schema of a database keeps old row
+    /// versions of every table in it.
+    pub async fn own_database(backend: Backend) -> Self {
+        let mut db = Db::new(backend);
+        if backend == Backend::Postgres {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .expect("connect postgres");
+            let create = format!("CREATE DATABASE \"{}\"", db.schema);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                .execute(&admin)
+                .await
+                .expect("create database");
+            admin.close().await;
+            let (base, query) = match db.url.split_once('?') {
+                Some((b, q)) => (b, format!("?{q}")),
+                None => (db.url.as_str(), String::new()),
+            };
+            let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+            db.url = format!("{server}/{}{query}", db.schema);
+        }
+        db
+    }
+
     pub fn name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "sqlite",
