@@ -8,13 +8,6 @@ use common::standin::{EPOCH, StandIn};
 use common::*;
 use serde_json::{Value, json};
 
-fn load(db: &Db, files: &[&std::path::Path], extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["load"];
-    args.extend_from_slice(extra);
-    args.extend(files.iter().map(|f| f.to_str().unwrap()));
-    db.run(&args)
-}
-
 #[tokio::test]
 async fn unknown_members_are_kept_whatever_json_they_hold() {
     for db in backends() {
@@ -23,7 +16,7 @@ async fn unknown_members_are_kept_whatever_json_they_hold() {
         j["FutureMember"] = future.clone();
         j["ResourceConfig"]["FutureFlag"] = json!([null, false, {"InstanceCount": "many"}]);
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        let out = load(&db, &[&f], &[]);
+        let out = db.load(&[&f], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let row = &db.jobs(false).await[0];
         assert_eq!(row["raw"]["FutureMember"], future, "{}", db.name());
@@ -40,7 +33,7 @@ async fn known_nested_members_of_the_wrong_type_are_refused_with_their_path() {
         let mut j = named_job("bad-nested");
         j["InputDataConfig"][0]["ContentType"] = json!(42);
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        let out = load(&db, &[&f], &[]);
+        let out = db.load(&[&f], &[]);
         assert_eq!(out.status.code(), Some(1), "{}", db.name());
         let err = stderr(&out);
         assert!(
@@ -62,7 +55,7 @@ async fn nul_is_stored_on_sqlite_and_replaced_on_postgres_and_the_next_file_stil
         a["Tags"] = json!([{"Key": "team\u{0}", "Value": "nlp\u{0}"}]);
         let fa = write_file(db.dir.path(), "a.json", &a.to_string());
         let fb = write_file(db.dir.path(), "b.json", &named_job("after-nul").to_string());
-        let out = load(&db, &[&fa, &fb], &[]);
+        let out = db.load(&[&fa, &fb], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let rows = db.jobs(false).await;
         assert_eq!(rows.len(), 2, "{}: b.json stored too", db.name());
@@ -114,7 +107,7 @@ async fn a_record_the_database_refuses_is_named_and_the_other_files_load() {
         "b.json",
         &named_job("other-file").to_string(),
     );
-    let out = load(&db, &[&fa, &fb], &[]);
+    let out = db.load(&[&fa, &fb], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -240,7 +233,7 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
             "\"BillableTimeInSeconds\":9223372036854775808",
         );
         let f = write_file(db.dir.path(), "big.json", &text);
-        let out = load(&db, &[&f], &[]);
+        let out = db.load(&[&f], &[]);
         assert_eq!(out.status.code(), Some(1), "{}", db.name());
         assert!(
             stderr(&out)
@@ -260,7 +253,7 @@ async fn numbers_fit_their_columns_keep_their_digits_and_far_instants_agree() {
         iso["CreationTime"] = json!("3000-01-01T00:00:00.25+00:00");
         let f = write_file(db.dir.path(), "digits.json", &text);
         let g = write_file(db.dir.path(), "iso.json", &iso.to_string());
-        let out = load(&db, &[&f, &g], &[]);
+        let out = db.load(&[&f, &g], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let rows = db.jobs(false).await;
         let of = |name: &str| {

@@ -6,13 +6,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn load(db: &Db, files: &[&std::path::Path], extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["load"];
-    args.extend_from_slice(extra);
-    args.extend(files.iter().map(|f| f.to_str().unwrap()));
-    db.run(&args)
-}
-
 #[tokio::test]
 async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparameters() {
     let secret_keys = [
@@ -48,7 +41,7 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         j["HyperParameters"]["notes"] = json!("token ghp_0123456789abcdefghij0123456789abcdef");
         j["HyperParameters"]["max_new_tokens"] = json!("512");
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        let out = load(&db, &[&f], &[]);
+        let out = db.load(&[&f], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let dump = db.dump().await.to_string();
         for needle in [
@@ -74,7 +67,7 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         let mut bad = named_job("secrets-bad");
         bad["Environment"] = json!({"HF_TOKEN": 31337314, "OTHER": "plain"});
         let f = write_file(db.dir.path(), "bad.json", &bad.to_string());
-        let out = load(&db, &[&f], &[]);
+        let out = db.load(&[&f], &[]);
         assert_eq!(out.status.code(), Some(1));
         let err = stderr(&out);
         assert!(
@@ -88,7 +81,7 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
         let mut j = named_job("corp");
         j["Environment"] = json!({"NOTE": "id corp-123456"});
         let f = write_file(db2.dir.path(), "a.json", &j.to_string());
-        let out = load(&db2, &[&f], &["--redact-value", "corp-[0-9]{6}"]);
+        let out = db2.load(&[&f], &["--redact-value", "corp-[0-9]{6}"]);
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
             db2.jobs(false).await[0]["environment"]["NOTE"],
@@ -156,7 +149,7 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
         let mut j = named_job("scrub");
         j["Environment"] = json!({"DB_PASSWORD": secret});
         let f = write_file(db.dir.path(), "a.json", &j.to_string());
-        assert_eq!(load(&db, &[&f], &["--no-redact"]).status.code(), Some(0));
+        assert_eq!(db.load(&[&f], &["--no-redact"]).status.code(), Some(0));
         let Some(before) = table_bytes(&db).await else {
             eprintln!(
                 "skipped: the database files of {} are not readable here",
@@ -169,7 +162,7 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
             "{}: the secret is in the files before",
             db.name()
         );
-        assert_eq!(load(&db, &[&f], &[]).status.code(), Some(0));
+        assert_eq!(db.load(&[&f], &[]).status.code(), Some(0));
         assert_eq!(
             db.jobs(false).await[0]["environment"]["DB_PASSWORD"],
             "[REDACTED]"
@@ -246,7 +239,7 @@ async fn a_scrub_waits_for_older_transactions_or_says_what_holds_it() {
     };
 
     // A reader that ends while the scrub waits.
-    assert_eq!(load(&db, &[&f], &["--no-redact"]).status.code(), Some(0));
+    assert_eq!(db.load(&[&f], &["--no-redact"]).status.code(), Some(0));
     let Some(before) = table_bytes(&db).await else {
         eprintln!("skipped: the database files are not readable here");
         return;
@@ -264,9 +257,9 @@ async fn a_scrub_waits_for_older_transactions_or_says_what_holds_it() {
     assert!(!has_secret(table_bytes(&db).await.unwrap()), "scrubbed");
 
     // A reader that outlives the wait: named, and the next write scrubs.
-    assert_eq!(load(&db, &[&f], &["--no-redact"]).status.code(), Some(0));
+    assert_eq!(db.load(&[&f], &["--no-redact"]).status.code(), Some(0));
     let mut conn = reader().await;
-    let out = load(&db, &[&f], &[]);
+    let out = db.load(&[&f], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -279,7 +272,7 @@ async fn a_scrub_waits_for_older_transactions_or_says_what_holds_it() {
         "not claimed scrubbed"
     );
     sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
-    assert_eq!(load(&db, &[&f], &[]).status.code(), Some(0));
+    assert_eq!(db.load(&[&f], &[]).status.code(), Some(0));
     assert!(
         !has_secret(table_bytes(&db).await.unwrap()),
         "scrubbed next time"

@@ -113,6 +113,14 @@ impl Db {
     }
 
     /// Loads examples/jobs, which must succeed.
+    /// `sagesync load` of these files, with these options first.
+    pub fn load(&self, files: &[&Path], extra: &[&str]) -> Output {
+        let mut args = vec!["load"];
+        args.extend_from_slice(extra);
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        self.run(&args)
+    }
+
     pub fn load_examples(&self) {
         let out = self.run(&["load", examples_dir().to_str().unwrap()]);
         assert_eq!(
