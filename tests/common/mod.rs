@@ -112,7 +112,6 @@ impl Db {
         out
     }
 
-    /// Loads examples/jobs, which must succeed.
     /// `sagesync load` of these files, with these options first.
     pub fn load(&self, files: &[&Path], extra: &[&str]) -> Output {
         let mut args = vec!["load"];
@@ -121,6 +120,7 @@ impl Db {
         self.run(&args)
     }
 
+    /// Loads examples/jobs, which must succeed.
     pub fn load_examples(&self) {
         let out = self.run(&["load", examples_dir().to_str().unwrap()]);
         assert_eq!(
