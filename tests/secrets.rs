@@ -90,6 +90,11 @@ async fn secrets_are_redacted_by_key_and_by_value_in_environment_and_hyperparame
     }
 }
 
+/// Whether `bytes` hold `secret` anywhere.
+fn holds(bytes: &[u8], secret: &str) -> bool {
+    bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+}
+
 /// Every byte of the files that hold the job tables.
 async fn table_bytes(db: &Db) -> Option<Vec<u8>> {
     let mut files = Vec::new();
@@ -158,7 +163,7 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
             continue;
         };
         assert!(
-            before.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            holds(&before, secret),
             "{}: the secret is in the files before",
             db.name()
         );
@@ -169,7 +174,7 @@ async fn redacting_a_secret_stored_in_clear_leaves_no_old_bytes() {
         );
         let after = table_bytes(&db).await.unwrap_or_default();
         assert!(
-            !after.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            !holds(&after, secret),
             "{}: the secret is still in the files",
             db.name()
         );
@@ -227,7 +232,7 @@ async fn a_scrub_waits_for_older_transactions_or_says_what_holds_it() {
     let mut j = named_job("held");
     j["Environment"] = json!({"DB_PASSWORD": secret});
     let f = write_file(db.dir.path(), "a.json", &j.to_string());
-    let has_secret = |bytes: Vec<u8>| bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+    let has_secret = |bytes: Vec<u8>| holds(&bytes, secret);
     let pool = db.pg_pool().await;
     let reader = async || {
         let mut conn = pool.acquire().await.unwrap().detach();

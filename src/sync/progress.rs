@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(short.width(), 40, "{short}");
         assert!(short.starts_with("default+1234"), "{short}");
         assert!(short.ends_with("@ap-southeast-2"), "{short}");
-        assert!(fit("default@us-east-1", 60) == "default@us-east-1");
+        assert_eq!(fit("default@us-east-1", 60), "default@us-east-1");
     }
 
     #[test]
