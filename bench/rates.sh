@@ -8,6 +8,9 @@
 #   bench/rates.sh [N ...]      # defaults: 600 20000 (each N is a region of N jobs of its own)
 #
 # Quotas, calls per second: LIST_RPS=2 SEARCH_RPS=2 DESCRIBE_RPS=20 TAGS_RPS=20 (the defaults).
+# THROTTLE_SHARE=0.2 also throttles that share of calls at random whatever sagesync's rate, after
+# they spent their quota's token (other clients of the account); ERROR_SHARE the same with 500s.
+# The bound is then that of the answered calls: each rate times (1 - THROTTLE_SHARE - ERROR_SHARE).
 # SAGESYNC=path measures that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,8 @@ LIST_RPS=${LIST_RPS:-2}
 SEARCH_RPS=${SEARCH_RPS:-2}
 DESCRIBE_RPS=${DESCRIBE_RPS:-20}
 TAGS_RPS=${TAGS_RPS:-20}
+THROTTLE_SHARE=${THROTTLE_SHARE:-0}
+ERROR_SHARE=${ERROR_SHARE:-0}
 work=$(mktemp -d /tmp/sagesync-ratebench.XXXXXX)
 on_exit 'rm -rf "$work"'
 
@@ -27,8 +32,10 @@ if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
 sagesync=${SAGESYNC:-$PWD/target/release/sagesync}
 start_standin
 standin_quotas
+control faults "{\"throttle_share\": $THROTTLE_SHARE, \"error_share\": $ERROR_SHARE}" >/dev/null
 echo "machine: $(nproc) cores; quotas per second: ListTrainingJobs $LIST_RPS, Search $SEARCH_RPS," \
-  "DescribeTrainingJob $DESCRIBE_RPS, ListTags $TAGS_RPS; sagesync run with no flags"
+  "DescribeTrainingJob $DESCRIBE_RPS, ListTags $TAGS_RPS; at any rate, throttled $THROTTLE_SHARE," \
+  "500 $ERROR_SHARE; sagesync run with no flags"
 
 regions=(eu-west-1 eu-west-2 eu-west-3 eu-north-1 eu-south-1 eu-central-1)
 i=0
@@ -43,7 +50,7 @@ for n in "${sizes[@]}"; do
     || { cat "$work/sync.err" >&2; exit 1; }
   end=$(date +%s.%N)
   stored=$("$sagesync" --database-url "sqlite://$work/$region.db" query --format csv \
-    --sql 'SELECT count(*) AS n FROM sagemaker_training_job' | tail -1 | tr -d '\r')
+    --sql 'SELECT count(*) AS n FROM sagemaker_training_job' | tail -1)
   answered=$(control calls_by_region "" GET | python3 -c "
 import json, sys
 calls = json.load(sys.stdin).get('$region', {})
@@ -53,7 +60,8 @@ print(', '.join(f'{op} {n}' for op, n in sorted(calls.items())))")
 import re, sys
 line = sys.stdin.read()
 made = {op: int(n) for op, n in re.findall(r'(\w+) (\d+)', line)}
-rates = {'ListTrainingJobs': $LIST_RPS, 'Search': $SEARCH_RPS, 'DescribeTrainingJob': $DESCRIBE_RPS, 'ListTags': $TAGS_RPS}
+answered = 1 - $THROTTLE_SHARE - $ERROR_SHARE
+rates = {'ListTrainingJobs': $LIST_RPS * answered, 'Search': $SEARCH_RPS * answered, 'DescribeTrainingJob': $DESCRIBE_RPS * answered, 'ListTags': $TAGS_RPS * answered}
 bound, op = max((made.get(op, 0) / r, op) for op, r in rates.items())
 t = $end - $start
 print(f'  calls sagesync made: {line.strip()[7:]}; bound {bound:.1f}s (set by {op}); {t / bound:.2f}x the bound')

@@ -64,7 +64,7 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   backend=${url%%:*}
   db=("$sagesync" --database-url "$url" --pg-schema "$schema")
   # (CSV lines end in CRLF, as RFC 4180 has them.)
-  count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 | tr -d '\r' || echo 0)
+  count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 || echo 0)
   if [ "$count" = "$N" ]; then
     echo "$backend: reusing $N loaded jobs"
   else

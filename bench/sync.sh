@@ -9,6 +9,7 @@
 #   bench/sync.sh rates [N ...]       # the no-flag first sync against per-operation quotas
 #                                     # (bench/rates.sh: the ratio to the quotas' bound)
 #   bench/sync.sh backlog [N] [SCALE] # Search first for a big backlog (bench/backlog.sh)
+#   bench/sync.sh shared [N]          # others' throttles on a shared quota (bench/shared.sh)
 #
 # Peak RSS is printed for the first and the full sync: run it with a larger N (and a higher RATE
 # to keep it short) to see that memory does not grow with the number of jobs.
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   rates) shift; exec bash bench/rates.sh "$@" ;;
   backlog) shift; exec bash bench/backlog.sh "$@" ;;
+  shared) shift; exec bash bench/shared.sh "$@" ;;
 esac
 . scripts/pg.sh
 . scripts/emulators.sh

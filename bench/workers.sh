@@ -61,7 +61,7 @@ round() { # workers, schema, [kill]: prints wall time, calls, scopes per worker
   local calls per stored
   calls=$(curl -sf "http://127.0.0.1:$port/control/calls" | python3 -c "import json,sys; c=json.load(sys.stdin); print(sum(c.values()), dict(sorted(c.items())))")
   per=$(for i in $(seq 1 "$k"); do grep -c ": listed " "$work/worker-$i.err" || true; done | paste -sd/)
-  stored=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv | tail -n 1 | tr -d '\r')
+  stored=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv | tail -n 1)
   kill "$standin" 2>/dev/null || true; wait "$standin" 2>/dev/null || true
   printf '%s workers%s: %6.1fs  jobs stored %s of %s  scopes per worker %s  calls %s\n' "$k" "${kill:+ (one killed at 1 s)}" \
     "$(python3 -c "print($end - $start)")" "$stored" "$((SCOPES * JOBS))" "$per" "$calls"
@@ -82,7 +82,7 @@ many() { # scopes: one process, SQLite
     sync --endpoint-url "http://127.0.0.1:$port" $args 2>"$work/many.err" || true
   read -r s kb < "$work/time"
   local stored
-  stored=$("$sagesync" --database-url "sqlite://$work/many-$n.db" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv | tail -n 1 | tr -d '\r')
+  stored=$("$sagesync" --database-url "sqlite://$work/many-$n.db" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv | tail -n 1)
   kill "$standin" 2>/dev/null || true; wait "$standin" 2>/dev/null || true
   printf 'one process, %5d scopes of 3 jobs: %6.1fs  peak RSS %4d MB  jobs stored %s\n' "$n" "$s" "$((kb / 1024))" "$stored"
 }

@@ -13,8 +13,7 @@ use common::*;
 use serde_json::{Value, json};
 
 /// A storm that lasts the whole sync: every third request is throttled and every seventh answers
-/// 500. Each operation's pace slows down to its floor (half a call per second), so the jobs
-/// are few and each backend runs in its own test, side by side.
+/// 500, whatever the pace.
 async fn storm(backend: Backend) {
     let db = Db::new(backend);
     let api = StandIn::start();
@@ -45,6 +44,47 @@ async fn a_throttling_storm_ends_with_every_job_stored_sqlite() {
 #[tokio::test]
 async fn a_throttling_storm_ends_with_every_job_stored_postgres() {
     storm(Backend::Postgres).await;
+}
+
+/// Other clients of the account share its quotas: a third of the calls are throttled and one in
+/// twenty answers 500 whatever sagesync's pace, in two regions. The sync ends with every job
+/// stored, as a clean sync stores them, and `-v` says the throttles were found not to be ours
+/// (the pace went back up instead of down to its floor).
+async fn shared_quota(backend: Backend) {
+    let db = Db::new(backend);
+    let api = StandIn::start();
+    let regions = ["eu-west-1".to_string(), "eu-west-2".to_string()];
+    api.control(
+        "regions",
+        json!({"regions": regions, "count": 150, "first_epoch": EPOCH}),
+    );
+    api.control(
+        "faults",
+        json!({"throttle_share": 0.33, "error_share": 0.05, "seed": 7}),
+    );
+    let out = api
+        .sync_cmd(&db, &regions, &["-v"])
+        .output()
+        .expect("run sagesync sync");
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{}: {said}", db.name());
+    assert!(said.contains("the throttles are not ours"), "{said}");
+    assert_eq!(db.count("sagemaker_training_job").await, 300);
+    api.control("faults", json!({"throttle_share": 0.0, "error_share": 0.0}));
+    let reference = Db::new(backend);
+    let clean = api.sync_cmd(&reference, &regions, &[]).output();
+    assert_eq!(clean.ok().and_then(|o| o.status.code()), Some(0));
+    assert_eq!(db.dump().await, reference.dump().await);
+}
+
+#[tokio::test]
+async fn others_throttles_on_a_shared_quota_do_not_stop_the_sync_sqlite() {
+    shared_quota(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn others_throttles_on_a_shared_quota_do_not_stop_the_sync_postgres() {
+    shared_quota(Backend::Postgres).await;
 }
 
 /// Cron overlap and kill -9: a second sync while one runs exits with status 3 and touches

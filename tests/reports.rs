@@ -427,7 +427,7 @@ async fn output_formats() {
         let csv = db.run(&["query", "spot-savings", "--format", "csv"]);
         assert_eq!(
             String::from_utf8_lossy(&csv.stdout),
-            "month,spot_jobs,training_seconds,billable_seconds,saved_pct\r\n2024-03,1,960,288,70\r\n",
+            "month,spot_jobs,training_seconds,billable_seconds,saved_pct\n2024-03,1,960,288,70\n",
             "{}",
             db.name()
         );
@@ -505,10 +505,7 @@ async fn bad_requests_exit_2_with_a_clear_message() {
             "--format",
             "csv",
         ]);
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "a\r\n1; DROP TABLE x\r\n"
-        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1; DROP TABLE x\n");
     }
 }
 
@@ -618,6 +615,74 @@ async fn user_sql_runs_read_only() {
     }
 }
 
+/// What `--sql` may run: one statement, on a connection that cannot write (SQLite opened
+/// read-only, so neither a pragma nor ATTACH gets round it).
+#[tokio::test]
+async fn user_sql_is_one_statement_on_a_connection_that_cannot_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in backends() {
+        loaded(&db);
+        let before = db.count("sagemaker_training_job").await;
+        let out = db.run(&[
+            "query",
+            "--sql",
+            "PRAGMA query_only=0; DELETE FROM sagemaker_training_job",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", db.name());
+        if db.backend == Backend::Sqlite {
+            let err = stderr(&out);
+            assert!(err.contains("one statement at a time"), "{err}");
+            assert_eq!(err.matches("one statement").count(), 1, "{err}");
+        }
+        for sql in [
+            "SELECT 1 AS a; SELECT 2 AS b",
+            "SELECT 1 AS a; DELETE FROM sagemaker_training_job",
+        ] {
+            let out = db.run(&["query", "--sql", sql]);
+            assert_eq!(out.status.code(), Some(2), "{}: {sql}", db.name());
+        }
+        let file = dir.path().join(format!("attached-{}.db", db.name()));
+        let attach = format!("ATTACH DATABASE '{}' AS x", file.display());
+        let out = db.run(&["query", "--sql", &attach]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            db.name(),
+            stderr(&out)
+        );
+        assert!(!file.exists(), "{}: ATTACH created {file:?}", db.name());
+        assert_eq!(db.count("sagemaker_training_job").await, before);
+        // One statement with a `;`, blanks and a comment after it is one statement.
+        let out = db.run(&[
+            "query",
+            "--sql",
+            "SELECT count(*) AS n FROM sagemaker_training_job; -- all of them\n",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            db.name(),
+            stderr(&out)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("n\n{before}\n")
+        );
+        // ...and so is a `;` inside a string.
+        let out = db.run(&["query", "--sql", "SELECT 'a; b' AS s", "--format", "csv"]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "s\na; b\n",
+            "{}",
+            db.name()
+        );
+    }
+}
+
 #[tokio::test]
 async fn zero_rows_still_print_the_header() {
     for db in backends() {
@@ -627,7 +692,7 @@ async fn zero_rows_still_print_the_header() {
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "training_job_name,billable_time_in_seconds\r\n",
+            "training_job_name,billable_time_in_seconds\n",
             "{}",
             db.name()
         );

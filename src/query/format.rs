@@ -50,7 +50,7 @@ impl<W: Write> Printer<W> {
             },
             Format::Csv => State::Csv(Box::new(
                 csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
+                    .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(out),
             )),
             Format::Json => State::Json(out),
@@ -288,7 +288,7 @@ mod tests {
         );
         assert_eq!(
             render(Format::Csv),
-            "name,hours,note\r\na,8,\"x, \"\"y\"\"\"\r\nlong-name,16,\r\n"
+            "name,hours,note\na,8,\"x, \"\"y\"\"\"\nlong-name,16,\n"
         );
         let j: Value = serde_json::from_str(&render(Format::Json)).unwrap();
         assert_eq!(j[0]["hours"], 8.0);
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(lines[1]["name"], "long-name");
         assert_eq!(render_rows(Format::Json, &["a"], vec![]), "[]\n");
         assert_eq!(render_rows(Format::Jsonl, &["a"], vec![]), "");
-        assert_eq!(render_rows(Format::Csv, &["a"], vec![]), "a\r\n");
+        assert_eq!(render_rows(Format::Csv, &["a"], vec![]), "a\n");
     }
 
     #[test]

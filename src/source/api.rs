@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::SourceError;
 use super::capture::Capture;
-use super::pace::Pace;
+use super::pace::{Pace, Start};
 
 /// Calls made, by operation.
 #[derive(Debug, Default)]
@@ -99,12 +99,18 @@ impl Rates {
             partition: RetryPartition::custom(format!("sagesync {label}"))
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
-            list: Arc::default(),
-            describe: Arc::default(),
-            list_tags: Arc::default(),
-            search: Arc::default(),
+            list: paced("ListTrainingJobs", 2.0),
+            describe: paced("DescribeTrainingJob", 20.0),
+            list_tags: paced("ListTags", 20.0),
+            search: paced("Search", 2.0),
         }
     }
+}
+
+/// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
+/// figures come from).
+fn paced(operation: &'static str, quota: f64) -> Arc<Pace> {
+    Arc::new(Pace::new(Start { operation, quota }))
 }
 
 impl Api {

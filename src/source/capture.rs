@@ -16,7 +16,7 @@ use aws_sdk_sagemaker::error::BoxError;
 use serde_json::Value;
 
 use super::SourceError;
-use super::pace::Pace;
+use super::pace::{Pace, Ticket};
 
 #[derive(Debug, Clone)]
 pub struct Capture {
@@ -59,13 +59,14 @@ impl Intercept for Capture {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
+        let ticket = response.extension::<Ticket>().copied();
         if response.status().is_success() {
-            self.pace.answered();
+            self.pace.answered(ticket);
         } else {
             let header = response.headers().get("x-amzn-errortype");
             let code = error_code(header, response.body().bytes());
             if code.is_some_and(|c| THROTTLING_ERRORS.contains(&c.as_str())) {
-                self.pace.throttled();
+                self.pace.throttled(ticket);
             }
         }
         if let Some(bytes) = response.body().bytes()

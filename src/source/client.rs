@@ -185,7 +185,7 @@ async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>)
         .with_max_attempts(opts.max_attempts.max(1))
         .with_retry_spec(RetrySpec::v2_1());
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries);
-    if let Some(http) = super::pace::default_client() {
+    if let Some(http) = super::pace::http::default_client() {
         loader = loader.http_client(http);
     }
     if let Some(p) = profile {

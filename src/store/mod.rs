@@ -9,6 +9,7 @@ mod children;
 mod lock;
 mod postgres;
 pub mod read;
+mod read_only;
 mod reflatten;
 mod sqlite;
 mod sync_state;
@@ -52,6 +53,10 @@ pub enum StoreError {
         "sagesync query runs SQL read-only, and the database refused a write ({0}); change data with the database's own client"
     )]
     ReadOnly(String),
+    #[error(
+        "sagesync query runs one statement at a time, and this SQL has more after the first; run each with a `sagesync query` of its own"
+    )]
+    MoreThanOneStatement,
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
     #[error("database error: {0}")]

@@ -53,9 +53,10 @@ impl Store {
     }
 
     /// Runs SQL that is not sagesync's own (`query`), handing each row to `sink` as it comes, so
-    /// memory stays flat however many rows there are. Read-only (SQLite `query_only`, a
-    /// Postgres read-only transaction), so a statement that writes is refused by the database;
-    /// and the columns are named even when no row comes back. Returns the rows handed over.
+    /// memory stays flat however many rows there are. One statement, read-only (SQLite opened
+    /// read-only, a Postgres read-only transaction, whose extended protocol takes one statement
+    /// too), so a statement that writes is refused by the database; and the columns are named
+    /// even when no row comes back. Returns the rows handed over.
     pub async fn stream_read_only(
         &self,
         sql: &str,
@@ -65,21 +66,19 @@ impl Store {
         let text = || sqlx::AssertSqlSafe(sql.to_string());
         match self {
             Store::Sqlite(pool) => {
-                // A connection of its own, closed after: query_only must not outlive this query.
-                let mut conn = pool.acquire().await?.detach();
-                // The database also under the name `aws`, so a DDSQL query
-                // (`SELECT ... FROM aws.sagemaker_training_job`) runs unchanged.
+                // A connection of its own, closed after: read-only from the file's opening on.
+                // (An in-memory database has no file to open again; query_only guards it.)
                 let file = pool.connect_options().get_filename().to_path_buf();
-                if file.as_os_str() != ":memory:" {
-                    sqlx::query("ATTACH DATABASE ?1 AS aws")
-                        .bind(file.to_string_lossy().into_owned())
-                        .execute(&mut conn)
-                        .await?;
-                }
+                let mut conn = if file.as_os_str() == ":memory:" {
+                    pool.acquire().await?.detach()
+                } else {
+                    super::read_only::connect(pool).await?
+                };
                 sqlx::query("PRAGMA query_only = ON")
                     .execute(&mut conn)
                     .await?;
                 let result = async {
+                    super::read_only::one_statement(&mut conn, sql).await?;
                     let q = sqlx::query_with(text(), text_args::<sqlx::Sqlite>(params)?);
                     let n = match drain(q.fetch(&mut conn), sqlite_cell, sink).await? {
                         Some(n) => n,

@@ -1,0 +1,83 @@
+//! The SQLite connection `query` reads through: opened read-only (`SQLITE_OPEN_READONLY`, so no
+//! pragma, `ATTACH` or statement can write or create a file), running exactly one statement.
+//!
+//! Where the first statement ends is SQLite's own parser's answer (`sqlite3_prepare_v2`'s tail),
+//! through the connection's raw handle: a splitter of our own would have to know every quoting,
+//! comment and trigger body SQLite does, and sqlx runs every statement of a text without saying.
+
+use std::ffi::c_int;
+use std::ptr;
+
+use libsqlite3_sys::{SQLITE_OK, sqlite3, sqlite3_finalize, sqlite3_prepare_v2};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, SqlitePool};
+
+use super::StoreError;
+
+/// A connection of its own to the pool's file, read-only, with the file also attached as `aws`
+/// so a DDSQL query (`SELECT ... FROM aws.sagemaker_training_job`) runs unchanged.
+pub async fn connect(pool: &SqlitePool) -> Result<SqliteConnection, StoreError> {
+    let options: SqliteConnectOptions = (*pool.connect_options()).clone();
+    let file = options.get_filename().to_string_lossy().into_owned();
+    let mut conn = options
+        .read_only(true)
+        .create_if_missing(false)
+        .connect()
+        .await?;
+    sqlx::query("ATTACH DATABASE ?1 AS aws")
+        .bind(file)
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
+/// Refuses `sql` when it holds more than one statement (blanks, comments and empty `;` aside).
+/// Text SQLite cannot parse before the first statement is left for the query to report.
+pub async fn one_statement(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut rest = sql.as_bytes();
+    let mut statements = 0;
+    while !rest.is_empty() {
+        let (parsed, one, used) = prepare(db, rest);
+        if !parsed {
+            if statements == 0 {
+                return Ok(());
+            }
+            return Err(StoreError::MoreThanOneStatement);
+        }
+        statements += usize::from(one);
+        if statements > 1 {
+            return Err(StoreError::MoreThanOneStatement);
+        }
+        if used == 0 {
+            break;
+        }
+        rest = &rest[used..];
+    }
+    Ok(())
+}
+
+/// Prepares the first statement of `text` and throws it away: whether SQLite parsed it, whether
+/// it was a statement (not only blanks or comments), and how many bytes it took.
+fn prepare(db: *mut sqlite3, text: &[u8]) -> (bool, bool, usize) {
+    let Ok(len) = c_int::try_from(text.len()) else {
+        return (false, false, 0);
+    };
+    let mut stmt = ptr::null_mut();
+    let mut tail = ptr::null();
+    // SAFETY: `db` is the open connection the caller holds locked; `text` outlives the call and
+    // `len` is its length, so SQLite reads no further; the statement is finalized at once
+    // (finalizing null is a no-op), and `tail` points into `text` or is null.
+    unsafe {
+        let rc = sqlite3_prepare_v2(db, text.as_ptr().cast(), len, &mut stmt, &mut tail);
+        let one = !stmt.is_null();
+        sqlite3_finalize(stmt);
+        let used = if tail.is_null() {
+            text.len()
+        } else {
+            usize::try_from(tail.cast::<u8>().offset_from(text.as_ptr())).unwrap_or(text.len())
+        };
+        (rc == SQLITE_OK, one, used)
+    }
+}
