@@ -3,7 +3,8 @@
 # the tests need and tears it down afterwards:
 # - PostgreSQL: a throwaway cluster, unless TEST_DATABASE_URL is given;
 # - moto, the SageMaker emulator: a venv in .venv-test (created once) and a moto_server on a free
-#   loopback port, unless SAGESYNC_TEST_MOTO_URL is given.
+#   loopback port, unless SAGESYNC_TEST_MOTO_URL is given;
+# - Chromium, for the page tests (tests/page.rs): Debian's package, installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -18,5 +19,13 @@ export SAGESYNC_TEST_PYTHON="$MOTO_PYTHON"
 if [ -z "${SAGESYNC_TEST_MOTO_URL:-}" ]; then
   start_moto SAGESYNC_TEST_MOTO_URL
 fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+export SAGESYNC_TEST_CHROMIUM="${SAGESYNC_TEST_CHROMIUM:-$(command -v chromium)}"
 
 cargo test --all-targets "$@"

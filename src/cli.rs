@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::flatten::{Flattener, Redactor};
 use crate::input;
@@ -75,6 +75,8 @@ pub enum Command {
     Load(LoadArgs),
     /// Run a canned report or SQL of your own
     Query(QueryArgs),
+    /// Write a self-contained HTML page of spend, waste and risk (open it in any browser)
+    Report(PageArgs),
     /// Instance prices for the dollar estimates of the cost reports
     #[command(subcommand)]
     Prices(PricesCommand),
@@ -212,6 +214,21 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Where to write the page; - for stdout
+    #[arg(long, value_name = "FILE", default_value = "sagesync-report.html")]
+    pub out: String,
+
+    /// The months shown, this one included
+    #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1200))]
+    pub months: u32,
+
+    /// Group spend by this tag's value (e.g. team) instead of by account
+    #[arg(long, value_name = "KEY")]
+    pub tag_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct QueryArgs {
     /// The report to run (see --list)
     #[arg(value_name = "REPORT", required_unless_present_any = ["list", "sql"], conflicts_with_all = ["list", "sql"])]
@@ -318,6 +335,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Load(args) => run_load(&opts, args).await,
         Command::Sync(args) => run_sync(&opts, *args).await,
         Command::Query(args) => run_query(&opts, args).await,
+        Command::Report(args) => run_page(&opts, args).await,
         Command::Prices(PricesCommand::Load { file, replace }) => {
             let prices = match prices::read(&file) {
                 Ok(p) => p,
@@ -479,7 +497,7 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
     } else {
         Format::Csv
     });
-    let store = Store::open(opts).await?;
+    let store = Store::open_reader(opts).await?;
     // Buffered: stdout alone writes a line at a time, a system call per row.
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut printer = query::format::Printer::new(out, format);
@@ -498,6 +516,34 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
     }
+}
+
+async fn run_page(opts: &StoreOptions, args: PageArgs) -> Result<Outcome> {
+    let store = Store::open_reader(opts).await?;
+    let page = crate::report::render(
+        &store,
+        &crate::report::PageOptions {
+            months: args.months,
+            tag_key: args.tag_key,
+            now: chrono::Utc::now(),
+        },
+    )
+    .await;
+    store.close().await;
+    let page = page?;
+    if args.out == "-" {
+        std::io::stdout()
+            .write_all(page.as_bytes())
+            .context("cannot write the page")?;
+        return Ok(Outcome::Complete);
+    }
+    // Written beside and renamed over, so a reader of the old page (a shared drive, a web
+    // server) never sees half of the new one.
+    let partial = format!("{}.partial", args.out);
+    std::fs::write(&partial, page).with_context(|| format!("cannot write {partial}"))?;
+    std::fs::rename(&partial, &args.out).with_context(|| format!("cannot write {}", args.out))?;
+    tracing::info!("wrote {}", args.out);
+    Ok(Outcome::Complete)
 }
 
 async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {

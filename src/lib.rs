@@ -3,7 +3,7 @@
 //!
 //! The data's path: `source` (the SageMaker API) or `input` (files) → `flatten` (response JSON →
 //! row) → `store` (SQLite or Postgres), with `sync` and `load` orchestrating and `cli` parsing;
-//! `query` and `prices` read and annotate what is stored.
+//! `query`, `report` and `prices` read and annotate what is stored.
 
 pub mod cli;
 pub mod flatten;
@@ -12,6 +12,7 @@ pub mod load;
 pub mod log;
 pub mod prices;
 pub mod query;
+pub mod report;
 pub mod source;
 pub mod store;
 pub mod sync;

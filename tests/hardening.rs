@@ -322,6 +322,21 @@ async fn migrate_re_derives_rows_from_raw_when_the_mapping_changed() {
             keys[0]
         );
         db.exec(&sql).await;
+        // A reader neither re-derives nor waits for it: it answers from the rows as they are.
+        let out = db.run(&[
+            "query",
+            "--sql",
+            "SELECT count(*) AS n FROM sagemaker_training_job",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let meta = db.table("sagesync_meta", &["key", "value"], "key").await;
+        let version = meta.iter().find(|r| r["key"] == "flatten_version");
+        assert_eq!(
+            version.map(|r| &r["value"]),
+            Some(&Value::from("1")),
+            "{}: the query re-derived",
+            db.name()
+        );
         assert_eq!(db.run(&["migrate"]).status.code(), Some(0));
         let got = db.dump().await;
         assert_eq!(got["kv"], want["kv"], "{}", db.name());

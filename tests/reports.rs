@@ -869,6 +869,14 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         }
         sql.push_str("DELETE FROM _sqlx_migrations WHERE version = 20261123000007");
         db.exec(&sql).await;
+        // A reader does not upgrade: it says how to.
+        let out = db.run(&["query", "cost"]);
+        assert_eq!(out.status.code(), Some(2), "{}", db.name());
+        assert!(
+            stderr(&out).contains("run `sagesync migrate`"),
+            "{}",
+            stderr(&out)
+        );
         assert_eq!(db.run(&["migrate"]).status.code(), Some(0), "{}", db.name());
         assert_eq!(query(&db, &["cost"]), want, "{}", db.name());
         assert_eq!(db.count("sagemaker_training_job_instance_usage").await, 11);

@@ -30,6 +30,9 @@ macro_rules! report {
 pub const REPORTS: &[Report] = &[
     report!("cost"),
     report!("cost-by-tag"),
+    report!("cost-by-account"),
+    report!("costliest-jobs"),
+    report!("waste"),
     report!("spot-savings"),
     report!("failures"),
     report!("long-running"),

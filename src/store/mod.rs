@@ -57,6 +57,10 @@ pub enum StoreError {
         "sagesync query runs one statement at a time, and this SQL has more after the first; run each with a `sagesync query` of its own"
     )]
     MoreThanOneStatement,
+    #[error(
+        "the schema of {0} is older than this sagesync; run `sagesync migrate` to upgrade it (reading never upgrades, so a query never waits for one)"
+    )]
+    SchemaBehind(String),
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
     #[error("database error: {0}")]
@@ -123,6 +127,41 @@ impl Store {
         }
         store.reflatten().await?;
         Ok(store)
+    }
+
+    /// Opens the database to read (`query`): never re-derives rows nor waits for an upgrade another
+    /// process runs (rows being re-derived are each consistent, old or new). A new, empty
+    /// database gets its schema, since there is nothing to wait for; one whose schema is behind
+    /// this sagesync is refused: `sagesync migrate` upgrades it.
+    pub async fn open_reader(opts: &StoreOptions) -> Result<Self, StoreError> {
+        let store = match opts.url.backend {
+            Backend::Sqlite => Store::Sqlite(sqlite::connect(&opts.url).await?),
+            Backend::Postgres => {
+                Store::Postgres(postgres::connect(&opts.url, &opts.pg_schema).await?)
+            }
+        };
+        if store.is_current().await {
+            return Ok(store);
+        }
+        if !store.has_migrations().await {
+            store.migrate(&opts.url).await?;
+            if let Store::Sqlite(pool) = &store {
+                sqlite::install_triggers(pool).await?;
+            }
+            return Ok(store);
+        }
+        store.close().await;
+        Err(StoreError::SchemaBehind(opts.url.redacted()))
+    }
+
+    /// Whether any migration was ever applied here, found with a plain read.
+    async fn has_migrations(&self) -> bool {
+        let query = "SELECT count(*) FROM _sqlx_migrations";
+        let applied: Result<i64, sqlx::Error> = match self {
+            Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await,
+        };
+        applied.is_ok_and(|n| n > 0)
     }
 
     async fn migrate(&self, url: &DbUrl) -> Result<(), StoreError> {

@@ -1,0 +1,21 @@
+-- description: Instance-hours and dollars spent on failed and stopped jobs since a month, by status and failure reason (its first line)
+-- param from_month = 0000-00: the first month counted, YYYY-MM
+-- Dollars as in the cost report: empty for a group with an instance type or region without a price.
+SELECT
+    u.training_job_status,
+    CASE WHEN instr(coalesce(j.failure_reason, ''), char(10)) > 0
+        THEN substr(j.failure_reason, 1, instr(j.failure_reason, char(10)) - 1)
+        ELSE coalesce(j.failure_reason, '(no reason given)')
+    END AS failure_reason,
+    count(DISTINCT u.training_job_arn) AS jobs,
+    round(sum(u.billable_instance_seconds) / 3600.0, 3) AS instance_hours,
+    CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
+        THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour)), 2)
+    END AS estimated_usd
+FROM sagemaker_training_job_instance_usage u
+JOIN sagemaker_training_job j ON j._key = u.training_job_arn
+LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
+LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+WHERE u.training_job_status IN ('Failed', 'Stopped') AND u.month >= :from_month
+GROUP BY 1, 2
+ORDER BY estimated_usd DESC NULLS LAST, instance_hours DESC, jobs DESC, 2

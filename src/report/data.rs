@@ -1,0 +1,184 @@
+//! What the page shows, read through the `query` reports themselves (so the page and
+//! `sagesync query` agree to the cent) and held as plain rows.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use crate::query::{self, QueryError};
+use crate::store::Store;
+use crate::store::read::{Out, ResultSet, Sink};
+
+/// A result kept whole: the page's tables are small (a row per month, group or job).
+struct Collect(ResultSet);
+
+impl Sink for Collect {
+    fn columns(&mut self, names: &[String]) -> ControlFlow<()> {
+        self.0.columns = names.to_vec();
+        ControlFlow::Continue(())
+    }
+
+    fn row(&mut self, row: Vec<Out>) -> ControlFlow<()> {
+        self.0.rows.push(row);
+        ControlFlow::Continue(())
+    }
+}
+
+/// One report's rows, read by column name.
+#[derive(Debug, Default)]
+pub struct Table(ResultSet);
+
+impl Table {
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.0.rows.iter().map(|cells| Row {
+            columns: &self.0.columns,
+            cells,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.rows.is_empty()
+    }
+
+    /// Whether the report had dollars (it has none while no price is loaded).
+    pub fn has(&self, column: &str) -> bool {
+        self.0.columns.iter().any(|c| c == column)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    cells: &'a [Out],
+}
+
+impl Row<'_> {
+    fn cell(&self, column: &str) -> Option<&Out> {
+        let i = self.columns.iter().position(|c| c == column)?;
+        self.cells.get(i)
+    }
+
+    pub fn num(&self, column: &str) -> Option<f64> {
+        match self.cell(column)? {
+            Out::Int(n) => Some(*n as f64),
+            Out::Float(f) => Some(*f),
+            Out::Decimal(d) | Out::Text(d) => d.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, column: &str) -> String {
+        match self.cell(column) {
+            Some(Out::Text(s) | Out::Decimal(s)) => s.clone(),
+            Some(Out::Int(n)) => n.to_string(),
+            Some(Out::Float(f)) => f.to_string(),
+            Some(Out::Bool(b)) => b.to_string(),
+            Some(Out::Json(v)) => v.to_string(),
+            Some(Out::Null) | None => String::new(),
+        }
+    }
+}
+
+/// Everything the page shows, for the months from `from_month` on.
+#[derive(Debug, Default)]
+pub struct Data {
+    pub from_month: String,
+    pub priced: bool,
+    pub cost: Table,
+    /// By month, account and region: jobs there are counted once each.
+    pub accounts: Table,
+    /// By account (or the tag's value): month, group, instance_hours, estimated_usd.
+    pub by_group: Table,
+    pub group_column: &'static str,
+    pub costliest: Table,
+    pub waste: Table,
+    pub spot: Table,
+    pub running: Table,
+    pub posture: Table,
+    /// The oldest last completed sync among the scopes, if any scope was synced.
+    pub oldest_sync: Option<String>,
+}
+
+async fn report(store: &Store, name: &str, params: &[(&str, &str)]) -> Result<Table, QueryError> {
+    let given: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut sink = Collect(ResultSet::default());
+    query::run_report(store, name, &given, &mut sink).await?;
+    Ok(Table(sink.0))
+}
+
+/// Keeps the rows of `month_column` from `from` on.
+fn since(mut t: Table, month_column: &str, from: &str) -> Table {
+    let i = t.0.columns.iter().position(|c| c == month_column);
+    if let Some(i) = i {
+        t.0.rows
+            .retain(|r| matches!(r.get(i), Some(Out::Text(m)) if m.as_str() >= from));
+    }
+    t
+}
+
+pub async fn gather(
+    store: &Store,
+    from_month: &str,
+    tag_key: Option<&str>,
+) -> Result<Data, QueryError> {
+    let from = [("from_month", from_month)];
+    let cost = since(report(store, "cost", &[]).await?, "month", from_month);
+    let accounts = since(
+        report(store, "cost-by-account", &[]).await?,
+        "month",
+        from_month,
+    );
+    let (by_group, group_column) = match tag_key {
+        Some(key) => (
+            since(
+                report(store, "cost-by-tag", &[("tag_key", key)]).await?,
+                "month",
+                from_month,
+            ),
+            "tag_value",
+        ),
+        None => (
+            since(
+                report(store, "cost-by-account", &[]).await?,
+                "month",
+                from_month,
+            ),
+            "account_id",
+        ),
+    };
+    let oldest = store
+        .fetch(
+            "SELECT CAST(min(updated_at) AS TEXT) AS oldest FROM sagesync_cursor",
+            &[],
+        )
+        .await
+        .map_err(QueryError::from)?;
+    let oldest_sync = oldest
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|o| match o {
+            Out::Text(s) => Some(s.clone()),
+            _ => None,
+        });
+    Ok(Data {
+        from_month: from_month.to_string(),
+        priced: cost.has("estimated_usd"),
+        accounts,
+        by_group,
+        group_column,
+        costliest: report(store, "costliest-jobs", &from).await?,
+        waste: report(store, "waste", &from).await?,
+        spot: since(
+            report(store, "spot-savings", &[]).await?,
+            "month",
+            from_month,
+        ),
+        running: report(store, "long-running", &[("hours", "0")]).await?,
+        posture: report(store, "security-posture", &[]).await?,
+        cost,
+        oldest_sync,
+    })
+}

@@ -1,0 +1,338 @@
+//! The page's markup: a headline, the monthly spend chart with its numbers beside it, then one
+//! section per question, each a table. maud escapes every value it is given.
+
+use std::collections::BTreeMap;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::PageOptions;
+use super::chart::{self, Bar, Series};
+use super::data::{Data, Table};
+use super::format::{number, usd};
+
+const STYLE: &str = include_str!("page.css");
+/// Nothing loads from anywhere: no script, font, image or stylesheet but the inline ones.
+const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+/// Groups drawn apart in the monthly chart; the rest are "other".
+const TOP_GROUPS: usize = 8;
+
+pub fn page(data: &Data, opts: &PageOptions) -> Markup {
+    let empty = data.cost.is_empty() && data.running.is_empty() && data.posture.is_empty();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(POLICY);
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "SageMaker training: spend, waste and risk" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { "SageMaker training: spend, waste and risk" }
+                    p class="period" {
+                        "From " (data.from_month) " to " (opts.now.format("%Y-%m"))
+                        ", written " (opts.now.format("%Y-%m-%d %H:%M UTC")) " by sagesync."
+                    }
+                }
+                @if empty {
+                    section id="empty" {
+                        h2 { "Nothing in the inventory yet" }
+                        p { "Run " code { "sagesync sync --region REGION" } " (or "
+                            code { "sagesync load FILES" } "), then write this page again." }
+                    }
+                } @else {
+                    (headline(data))
+                    @if !data.priced {
+                        p class="note" id="no-prices" {
+                            "These figures are instance-hours: no prices are loaded. Load them with "
+                            code { "sagesync prices load FILE.csv" }
+                            " (instance_type,region,usd_per_hour) and write the page again for dollars."
+                        }
+                    }
+                    (monthly(data, opts))
+                    (by_instance_type(data))
+                    (costliest(data))
+                    (waste(data))
+                    (spot(data))
+                    (running(data))
+                    (posture(data))
+                }
+            }
+        }
+    }
+}
+
+/// What a figure is counted in: dollars once prices are loaded, else instance-hours.
+fn value(data: &Data, hours: Option<f64>, dollars: Option<f64>) -> f64 {
+    if data.priced {
+        dollars.unwrap_or(0.0)
+    } else {
+        hours.unwrap_or(0.0)
+    }
+}
+
+fn headline(data: &Data) -> Markup {
+    let rows = || data.cost.rows();
+    let hours: f64 = rows().filter_map(|r| r.num("instance_hours")).sum();
+    let spend: f64 = rows().filter_map(|r| r.num("estimated_usd")).sum();
+    let unpriced: f64 = rows()
+        .filter(|r| r.num("estimated_usd").is_none())
+        .filter_map(|r| r.num("instance_hours"))
+        .sum();
+    let jobs: f64 = data.accounts.rows().filter_map(|r| r.num("jobs")).sum();
+    let failed: f64 = data
+        .waste
+        .rows()
+        .filter(|r| r.text("training_job_status") == "Failed")
+        .filter_map(|r| r.num("jobs"))
+        .sum();
+    html! {
+        section id="headline" aria-label="Headline" {
+            dl class="figures" {
+                @if data.priced {
+                    div { dt { "Spend" } dd id="spend" { (usd(Some(spend))) } }
+                }
+                div { dt { "Instance-hours" } dd id="hours" { (number(hours, 1)) } }
+                div { dt { "Jobs" } dd id="jobs" { (number(jobs, 0)) } }
+                div { dt { "Failed jobs" } dd id="failed" { (number(failed, 0)) } }
+                @if data.priced {
+                    div { dt { "Unpriced instance-hours" } dd id="unpriced" { (number(unpriced, 1)) } }
+                }
+                div {
+                    dt { "Oldest last sync" }
+                    dd id="fresh" class="small" { (data.oldest_sync.as_deref().unwrap_or("never synced (loaded from files)")) }
+                }
+            }
+        }
+    }
+}
+
+fn monthly(data: &Data, opts: &PageOptions) -> Markup {
+    let group = data.group_column;
+    let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    let mut cells: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in data.by_group.rows() {
+        let v = value(data, r.num("instance_hours"), r.num("estimated_usd"));
+        *totals.entry(r.text(group)).or_default() += v;
+        *cells.entry((r.text("month"), r.text(group))).or_default() += v;
+    }
+    let mut ranked: Vec<(&String, &f64)> = totals.iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    let top: Vec<&String> = ranked.iter().take(TOP_GROUPS).map(|(g, _)| *g).collect();
+    let mut series: Vec<Series> = top
+        .iter()
+        .zip(chart::COLOURS)
+        .map(|(g, colour)| Series {
+            name: (*g).clone(),
+            colour,
+        })
+        .collect();
+    let other = ranked.len() > TOP_GROUPS;
+    if other {
+        series.push(Series {
+            name: "other".into(),
+            colour: chart::OTHER,
+        });
+    }
+    let months: Vec<&String> = {
+        let mut m: Vec<&String> = cells.keys().map(|(m, _)| m).collect();
+        m.dedup();
+        m
+    };
+    let bars: Vec<Bar> = months
+        .iter()
+        .map(|month| {
+            let mut parts: Vec<f64> = top
+                .iter()
+                .map(|g| {
+                    cells
+                        .get(&((*month).clone(), (*g).clone()))
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            if other {
+                let rest = cells
+                    .iter()
+                    .filter(|((m, g), _)| m == *month && !top.contains(&g))
+                    .map(|(_, v)| v)
+                    .sum();
+                parts.push(rest);
+            }
+            Bar {
+                label: (*month).clone(),
+                parts,
+            }
+        })
+        .collect();
+    let unit = if data.priced { "USD" } else { "instance-hours" };
+    let by = match &opts.tag_key {
+        Some(key) => format!("tag {key}"),
+        None => "account".to_string(),
+    };
+    let title = format!("Spend per month by {by}, in {unit}");
+    html! {
+        section id="monthly" {
+            h2 { (title) }
+            div class="pair" {
+                (chart::stacked(&title, unit, &series, &bars))
+                (table(&data.by_group, &["month", group, "jobs", "instance_hours", "estimated_usd"]))
+            }
+        }
+    }
+}
+
+fn by_instance_type(data: &Data) -> Markup {
+    let mut types: BTreeMap<String, (f64, f64, Option<f64>)> = BTreeMap::new();
+    for r in data.cost.rows() {
+        let e = types
+            .entry(r.text("instance_type"))
+            .or_insert((0.0, 0.0, Some(0.0)));
+        e.0 += r.num("jobs").unwrap_or(0.0);
+        e.1 += r.num("instance_hours").unwrap_or(0.0);
+        e.2 = e.2.zip(r.num("estimated_usd")).map(|(a, b)| a + b);
+    }
+    let mut rows: Vec<_> = types.into_iter().collect();
+    rows.sort_by(|a, b| {
+        let v = |x: &(f64, f64, Option<f64>)| value(data, Some(x.1), x.2);
+        v(&b.1).total_cmp(&v(&a.1)).then(a.0.cmp(&b.0))
+    });
+    html! {
+        section id="instance-types" {
+            h2 { "By instance type" }
+            table {
+                thead { tr { th { "instance type" } th.n { "jobs" } th.n { "instance-hours" }
+                    @if data.priced { th.n { "USD" } } } }
+                tbody {
+                    @for (t, (jobs, hours, dollars)) in &rows {
+                        tr { td { (t) } td.n { (number(*jobs, 0)) } td.n { (number(*hours, 2)) }
+                            @if data.priced { td.n { (usd(*dollars)) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn costliest(data: &Data) -> Markup {
+    section(
+        "costliest",
+        "The 20 costliest jobs",
+        &data.costliest,
+        &[
+            "training_job_name",
+            "account_id",
+            "region",
+            "instance_type",
+            "instance_hours",
+            "estimated_usd",
+        ],
+    )
+}
+
+fn waste(data: &Data) -> Markup {
+    section(
+        "waste",
+        "Waste: failed and stopped jobs, by reason",
+        &data.waste,
+        &[
+            "training_job_status",
+            "failure_reason",
+            "jobs",
+            "instance_hours",
+            "estimated_usd",
+        ],
+    )
+}
+
+fn spot(data: &Data) -> Markup {
+    section(
+        "spot",
+        "Managed spot training: what it saved",
+        &data.spot,
+        &[
+            "month",
+            "spot_jobs",
+            "training_seconds",
+            "billable_seconds",
+            "saved_pct",
+        ],
+    )
+}
+
+fn running(data: &Data) -> Markup {
+    section(
+        "running",
+        "Running now (longest first)",
+        &data.running,
+        &[
+            "training_job_name",
+            "region",
+            "creation_time",
+            "elapsed_hours",
+            "max_runtime_in_seconds",
+            "secondary_status",
+        ],
+    )
+}
+
+fn posture(data: &Data) -> Markup {
+    section(
+        "posture",
+        "Security posture: jobs missing each control",
+        &data.posture,
+        &[
+            "account_id",
+            "region",
+            "jobs",
+            "without_network_isolation",
+            "without_inter_container_encryption",
+            "without_vpc",
+            "without_volume_kms_key",
+            "without_output_kms_key",
+            "missing_any",
+        ],
+    )
+}
+
+fn section(id: &str, title: &str, t: &Table, columns: &[&str]) -> Markup {
+    html! {
+        section id=(id) {
+            h2 { (title) }
+            @if t.is_empty() { p class="none" { "None." } } @else { (table(t, columns)) }
+        }
+    }
+}
+
+/// A report's columns, those it has, with numbers right-aligned and formatted.
+fn table(t: &Table, columns: &[&str]) -> Markup {
+    let shown: Vec<&str> = columns.iter().copied().filter(|c| t.has(c)).collect();
+    let numeric = |c: &str| {
+        c.ends_with("hours")
+            || c.ends_with("usd")
+            || c.ends_with("seconds")
+            || c.ends_with("pct")
+            || c.starts_with("without")
+            || matches!(c, "jobs" | "spot_jobs" | "missing_any")
+    };
+    html! {
+        table {
+            thead { tr { @for c in &shown {
+                @if numeric(c) { th.n { (c.replace('_', " ")) } } @else { th { (c.replace('_', " ")) } }
+            } } }
+            tbody {
+                @for r in t.rows() {
+                    tr { @for c in &shown {
+                        @if c.ends_with("usd") { td.n { (usd(r.num(c))) } }
+                        @else if numeric(c) {
+                            td.n { (r.num(c).map_or_else(String::new, |v| number(v, if v.fract() == 0.0 { 0 } else { 2 }))) }
+                        }
+                        @else { td { (r.text(c)) } }
+                    } }
+                }
+            }
+        }
+    }
+}
