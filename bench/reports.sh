@@ -2,7 +2,8 @@
 # The reports benchmark (a benchmark, not a test): generates N jobs (bench/gen_jobs.py), loads them
 # with a release build into a fresh SQLite file and a fresh Postgres schema, and times every canned
 # report and four ad-hoc queries (a hyperparameter by key and value, in the key/value table and in
-# the job row's JSON; a tag filter; a JSON member filter) on both, each run as a user would:
+# the job row's JSON; a tag filter; a JSON member filter) and the HTML page of `sagesync report` on
+# both, each run as a user would:
 # `sagesync query ... --format csv > /dev/null`, the best of 3 runs, process start and output
 # included. On Postgres the tables are vacuumed and analyzed first (psql), as autovacuum leaves
 # them some minutes after a load.
@@ -63,7 +64,6 @@ JSON_SQL="SELECT training_job_name, creation_time FROM sagemaker_training_job
 for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   backend=${url%%:*}
   db=("$sagesync" --database-url "$url" --pg-schema "$schema")
-  # (CSV lines end in CRLF, as RFC 4180 has them.)
   count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 || echo 0)
   if [ "$count" = "$N" ]; then
     echo "$backend: reusing $N loaded jobs"
@@ -102,4 +102,14 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   run "sql: hyperparameter (JSON)" --sql "$HP_JSON_SQL"
   run "sql: tag filter" --sql "$TAG_SQL"
   run "sql: JSON member" --sql "$JSON_SQL"
+  run cost-by-account cost-by-account
+  run costliest-jobs costliest-jobs
+  run waste waste
+  # The HTML page (`sagesync report`), over every month the generated jobs span, grouped by account
+  # and by a tag: its time, and its size.
+  for group in "" "--tag-key team"; do
+    # shellcheck disable=SC2086
+    s=$(best_of_3 "${db[@]}" report --months 120 $group --out "$work/page.html")
+    printf '%-9s %-29s %6.2fs  %8d bytes\n' "$backend" "page ${group:-(by account)}" "$s" "$(stat -c %s "$work/page.html")"
+  done
 done

@@ -32,6 +32,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = "Global",
         value_name = "URL",
         env = "SAGESYNC_DATABASE_URL",
         hide_env_values = true
@@ -39,22 +40,31 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// How messages on stderr are written: text for people, json lines for log collectors
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 
     /// More detail on stderr: -v adds each API call with its request id and the SDK's retries
     /// and throttling, -vv every call phase and SQL statement (RUST_LOG, when set, chooses instead)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true,
+        help_heading = "Global", action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
     /// Less on stderr: -q only warnings and errors (no summaries or progress), -qq only errors
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true,
+        help_heading = "Global", action = clap::ArgAction::Count)]
     pub quiet: u8,
 
     /// PostgreSQL schema for sagesync's tables
     #[arg(
         long,
         global = true,
+        help_heading = "Global",
         value_name = "SCHEMA",
         default_value = "aws",
         env = "SAGESYNC_PG_SCHEMA"
@@ -93,16 +103,20 @@ pub enum Command {
 pub struct RedactArgs {
     /// Redact Environment and HyperParameters values whose key matches this regex instead of the
     /// default key words (credential-shaped values are still redacted)
-    #[arg(long, value_name = "REGEX")]
+    #[arg(help_heading = "Redaction", long, value_name = "REGEX")]
     pub redact_env: Option<String>,
 
     /// Also redact the parts of Environment and HyperParameters values that match this regex
     /// (repeatable)
-    #[arg(long = "redact-value", value_name = "REGEX")]
+    #[arg(
+        help_heading = "Redaction",
+        long = "redact-value",
+        value_name = "REGEX"
+    )]
     pub redact_values: Vec<String>,
 
     /// Store Environment and HyperParameters values as they are
-    #[arg(long, conflicts_with_all = ["redact_env", "redact_values"])]
+    #[arg(help_heading = "Redaction", long, conflicts_with_all = ["redact_env", "redact_values"])]
     pub no_redact: bool,
 }
 
@@ -122,91 +136,116 @@ impl RedactArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Region to sync (repeatable; default: the region the aws CLI would use)
-    #[arg(long = "region", value_name = "REGION")]
+    #[arg(help_heading = "Scope", long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
 
     /// Named profile whose credentials to use (repeatable; default: the default chain)
-    #[arg(long = "profile", value_name = "PROFILE")]
+    #[arg(help_heading = "Scope", long = "profile", value_name = "PROFILE")]
     pub profiles: Vec<String>,
 
     /// Role to assume from the base credentials (repeatable), e.g. one per account
-    #[arg(long = "role-arn", value_name = "ARN", conflicts_with = "org_role")]
+    #[arg(
+        help_heading = "Scope",
+        long = "role-arn",
+        value_name = "ARN",
+        conflicts_with = "org_role"
+    )]
     pub role_arns: Vec<String>,
 
     /// Sync every active account of the AWS organization, assuming this role (a name) in each;
     /// the base credentials are the management account's or a delegated administrator's
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Scope", long, value_name = "NAME")]
     pub org_role: Option<String>,
 
     /// Only the accounts under this organizational unit and its children (repeatable)
-    #[arg(long = "org-unit", value_name = "OU", requires = "org_role")]
+    #[arg(
+        help_heading = "Scope",
+        long = "org-unit",
+        value_name = "OU",
+        requires = "org_role"
+    )]
     pub org_units: Vec<String>,
 
     /// Only this account of the organization (repeatable)
-    #[arg(long = "account", value_name = "ID", requires = "org_role")]
+    #[arg(
+        help_heading = "Scope",
+        long = "account",
+        value_name = "ID",
+        requires = "org_role"
+    )]
     pub accounts: Vec<String>,
 
     /// Leave this account of the organization out (repeatable)
-    #[arg(long = "skip-account", value_name = "ID", requires = "org_role")]
+    #[arg(
+        help_heading = "Scope",
+        long = "skip-account",
+        value_name = "ID",
+        requires = "org_role"
+    )]
     pub skip_accounts: Vec<String>,
 
     /// External id the org role's trust policy asks for
-    #[arg(long, value_name = "ID", requires = "org_role")]
+    #[arg(help_heading = "Scope", long, value_name = "ID", requires = "org_role")]
     pub external_id: Option<String>,
 
     /// Every region where SageMaker is offered in the partition; regions an account has not
     /// enabled are skipped with a warning
-    #[arg(long, conflicts_with = "regions")]
+    #[arg(help_heading = "Scope", long, conflicts_with = "regions")]
     pub all_regions: bool,
 
     /// SageMaker endpoint, e.g. a local emulator (AWS_ENDPOINT_URL works too)
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Scope", long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
     /// DescribeTrainingJob calls in flight per scope
-    #[arg(long, default_value_t = 8)]
+    #[arg(help_heading = "Throughput", long, default_value_t = 8)]
     pub concurrency: usize,
 
     /// Attempts per call; only throttling, timeouts and 5xx are retried
-    #[arg(long, default_value_t = 10)]
+    #[arg(help_heading = "Throughput", long, default_value_t = 10)]
     pub max_attempts: u32,
 
     /// Jobs written per transaction
-    #[arg(long, default_value_t = load::DEFAULT_BATCH, hide = true)]
+    #[arg(help_heading = "Throughput", long, default_value_t = load::DEFAULT_BATCH, hide = true)]
     pub batch_size: usize,
 
     /// Walk the whole listing, refresh every job's tags, and mark jobs the API no longer returns
     /// with deleted_at
-    #[arg(long)]
+    #[arg(help_heading = "What to sync", long)]
     pub full: bool,
 
     /// Like --full, but delete the jobs the API no longer returns instead of marking them
-    #[arg(long)]
+    #[arg(help_heading = "What to sync", long)]
     pub prune: bool,
 
     /// When another sync holds a scope (or, on SQLite, the database), wait for it instead of
     /// skipping it; without --wait, a sync that finds every scope taken exits with status 3
-    #[arg(long)]
+    #[arg(help_heading = "What to sync", long)]
     pub wait: bool,
 
     /// Scopes synced at once by this process; several processes on one Postgres database share
     /// the scopes between them
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    #[arg(
+        help_heading = "Throughput",
+        long,
+        default_value_t = 16,
+        value_name = "N"
+    )]
     pub scope_concurrency: usize,
 
     /// Most API calls per second sagesync starts in each scope (default: no limit of its own;
     /// each operation's pace, learned from throttles, still slows down when throttled)
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Throughput", long, value_name = "N")]
     pub max_rps: Option<f64>,
 
     /// Describes per scope and run of the rows a first sync stored from Search (the backlog);
     /// later runs describe the rest (default: no limit)
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Backlog (a first sync)", long, value_name = "N")]
     pub describe_budget: Option<u64>,
 
     /// A first sync describes every job as it lists, instead of storing every job from Search
     /// first and completing the rows with describes
-    #[arg(long)]
+    #[arg(help_heading = "Backlog (a first sync)", long)]
     pub no_search: bool,
 
     #[command(flatten)]

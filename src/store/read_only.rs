@@ -81,3 +81,40 @@ fn prepare(db: *mut sqlite3, text: &[u8]) -> (bool, bool, usize) {
         (rc == SQLITE_OK, one, used)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn one_statement_is_what_sqlite_parses_as_one() {
+        let Ok(mut conn) = SqliteConnection::connect("sqlite::memory:").await else {
+            panic!("an in-memory database");
+        };
+        for sql in [
+            "SELECT 1",
+            "SELECT 1;",
+            "SELECT 1; -- a comment\n",
+            "SELECT 1;; /* and another */ ;",
+            "SELECT 'a; b' AS s",
+            "SELEC 1; SELECT 2",
+        ] {
+            assert!(one_statement(&mut conn, sql).await.is_ok(), "{sql}");
+        }
+        for sql in [
+            "SELECT 1; SELECT 2",
+            "PRAGMA query_only=0; DELETE FROM sqlite_master",
+            "SELECT 1; ATTACH DATABASE '/tmp/x' AS x",
+            "SELECT 1; not sql at all",
+        ] {
+            assert!(
+                matches!(
+                    one_statement(&mut conn, sql).await,
+                    Err(StoreError::MoreThanOneStatement)
+                ),
+                "{sql}"
+            );
+        }
+    }
+}

@@ -16,13 +16,16 @@
 //! - **Cut** when the attempts sent at the current pace are throttled significantly more than
 //!   `b` explains (more throttles than `n·b + 2σ + 1`, σ the binomial spread): to 95 % of the
 //!   pace the last answers came at, divided by `1 − b` (what the quota admits, background
-//!   included), as the pace last found too fast.
-//! - **Judge** the cut on the next 16 attempts sent at the lower pace, with no further cut in
-//!   between (the old pace's attempts still in flight do not count: tickets). If the lower pace is
-//!   throttled as much (the old pace's share is not significantly above the new one's), the
-//!   throttles were not ours: their share joins `b` and the pace goes back to what it was. So
-//!   throttles that are not ours can lower the pace for one judgement at a time, never to the
-//!   floor. Otherwise the cut stands.
+//!   included), and never below a pace that showed no excess for a whole spell. The pace cut is
+//!   the pace last found too fast.
+//! - **Judge** the cut, with no further cut meanwhile (attempts sent at another pace do not
+//!   count: tickets). If the next 20 attempts at the lower pace have fewer than 3 throttles, the
+//!   cut stands. Otherwise the pace goes back for 20 attempts: a fresh spell there, not the one
+//!   that set the cut off (picked for its throttles), is compared with the lower one. If it is
+//!   throttled significantly more, the throttles were ours: the lower spell's share is the
+//!   background and the pace is cut again, measured afresh, for good. If not, they were others':
+//!   the two spells' share is the background from then on and the pace stays where it was. So
+//!   throttles that are not ours lower the pace for one judgement at a time, never to the floor.
 //! - **Raise** by 5 % every 2 s without excess while the pace is what holds the calls back, up to
 //!   95 % of the pace last found too fast, and past that only 30 s after the last cut that stood,
 //!   to follow a quota that grows: each probe above the quota costs a throttled attempt.
