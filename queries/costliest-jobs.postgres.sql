@@ -2,21 +2,47 @@
 -- param from_month = 0000-00: the first month counted, YYYY-MM
 -- param limit = 20: how many jobs
 -- Dollars as in the cost report; jobs with an instance type or region without a price have none
--- and come after the priced ones, by instance-hours.
+-- and come after the priced ones, by instance-hours. A job of one instance type is one usage row:
+-- the costliest of those are a top-N pass over the rows, with no grouping of a million jobs; only
+-- heterogeneous clusters' instance groups are summed per job.
+WITH single AS (
+    SELECT
+        u.training_job_name, u.account_id, u.region, u.instance_type, u.month,
+        u.billable_instance_seconds AS seconds,
+        u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour) AS usd
+    FROM sagemaker_training_job_instance_usage u
+    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
+    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+    WHERE u.seq = 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
+    ORDER BY usd DESC NULLS LAST, seconds DESC, u.training_job_name
+    LIMIT CAST(:limit AS integer)
+),
+clusters AS (
+    SELECT
+        u.training_job_name, u.account_id, u.region, string_agg(DISTINCT u.instance_type, ',') AS instance_type, u.month,
+        sum(u.billable_instance_seconds) AS seconds,
+        CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
+            THEN sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour))
+        END AS usd
+    FROM sagemaker_training_job_instance_usage u
+    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
+    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+    WHERE u.seq > 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
+    GROUP BY u.training_job_arn, u.training_job_name, u.account_id, u.region, u.month
+),
+jobs AS (
+    SELECT * FROM single
+    UNION ALL
+    SELECT * FROM clusters
+)
 SELECT
-    u.training_job_name,
-    u.account_id,
-    u.region,
-    string_agg(DISTINCT u.instance_type, ',') AS instance_type,
-    u.month,
-    round(sum(u.billable_instance_seconds) / 3600.0, 3)::float8 AS instance_hours,
-    CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
-        THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour))::numeric, 2)::float8
-    END AS estimated_usd
-FROM sagemaker_training_job_instance_usage u
-LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
-WHERE u.month >= :from_month AND u.billable_instance_seconds > 0
-GROUP BY u.training_job_arn, u.training_job_name, u.account_id, u.region, u.month
-ORDER BY estimated_usd DESC NULLS LAST, instance_hours DESC, u.training_job_name
+    training_job_name,
+    account_id,
+    region,
+    instance_type,
+    month,
+    round(seconds / 3600.0, 3)::float8 AS instance_hours,
+    round(usd::numeric, 2)::float8 AS estimated_usd
+FROM jobs
+ORDER BY usd DESC NULLS LAST, seconds DESC, training_job_name
 LIMIT CAST(:limit AS integer)

@@ -882,3 +882,65 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         assert_eq!(db.count("sagemaker_training_job_instance_usage").await, 11);
     }
 }
+
+/// The reports the HTML page adds, on the example jobs with the example prices: per account, the
+/// costliest jobs (a heterogeneous cluster summed over its groups), and what failures cost.
+#[tokio::test]
+async fn cost_by_account_costliest_jobs_and_waste() {
+    for db in backends() {
+        db.load_examples();
+        let prices = examples_dir().join("../instance_prices.example.csv");
+        let out = db.run(&["prices", "load", prices.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+        let accounts = query(&db, &["cost-by-account"]);
+        let us = find(&accounts, &[("account_id", "123456789012")]);
+        assert_eq!(
+            (
+                us["month"].as_str(),
+                us["jobs"].as_i64(),
+                us["estimated_usd"].as_f64()
+            ),
+            (Some("2024-03"), Some(2), Some(1680.16)),
+            "{}",
+            db.name()
+        );
+        let eu = find(&accounts, &[("account_id", "210987654321")]);
+        assert_eq!(eu["estimated_usd"].as_f64(), Some(0.83), "{}", db.name());
+
+        let costliest = query(&db, &["costliest-jobs", "--param", "limit=2"]);
+        let names: Vec<&str> = costliest
+            .iter()
+            .filter_map(|r| r["training_job_name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["llm-finetune-hetero-0042", "bert-ner-failed-7"],
+            "{}",
+            db.name()
+        );
+        assert_eq!(costliest[0]["instance_hours"].as_f64(), Some(24.0));
+        assert_eq!(costliest[0]["estimated_usd"].as_f64(), Some(1680.0));
+        assert_eq!(
+            costliest[0]["instance_type"],
+            "ml.c5.18xlarge,ml.p3dn.24xlarge",
+            "{}",
+            db.name()
+        );
+        let later = query(&db, &["costliest-jobs", "--param", "from_month=2024-04"]);
+        assert_eq!(later.len(), 1, "{}", db.name());
+
+        let waste = query(&db, &["waste"]);
+        assert_eq!(waste.len(), 1, "{}: {waste:?}", db.name());
+        assert_eq!(waste[0]["training_job_status"], "Failed");
+        assert_eq!(waste[0]["jobs"].as_i64(), Some(1));
+        assert_eq!(
+            waste[0]["estimated_usd"].as_f64(),
+            Some(0.83),
+            "{}",
+            db.name()
+        );
+        let reason = waste[0]["failure_reason"].as_str().unwrap_or_default();
+        assert!(!reason.contains('\n') && !reason.is_empty(), "{reason:?}");
+    }
+}

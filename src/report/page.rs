@@ -113,7 +113,7 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
     let group = data.group_column;
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
     let mut cells: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for r in data.by_group.rows() {
+    for r in data.groups().rows() {
         let v = value(data, r.num("instance_hours"), r.num("estimated_usd"));
         *totals.entry(r.text(group)).or_default() += v;
         *cells.entry((r.text("month"), r.text(group))).or_default() += v;
@@ -178,7 +178,7 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
             h2 { (title) }
             div class="pair" {
                 (chart::stacked(&title, unit, &series, &bars))
-                (table(&data.by_group, &["month", group, "jobs", "instance_hours", "estimated_usd"]))
+                (table(data.groups(), &["month", group, "jobs", "instance_hours", "estimated_usd"]))
             }
         }
     }
