@@ -248,18 +248,29 @@ fn waste(data: &Data) -> Markup {
 }
 
 fn spot(data: &Data) -> Markup {
-    section(
-        "spot",
-        "Managed spot training: what it saved",
-        &data.spot,
-        &[
-            "month",
-            "spot_jobs",
-            "training_seconds",
-            "billable_seconds",
-            "saved_pct",
-        ],
-    )
+    let hours = |seconds: Option<f64>| number(seconds.unwrap_or(0.0) / 3600.0, 2);
+    html! {
+        section id="spot" {
+            h2 { "Managed spot training: what it saved" }
+            @if data.spot.is_empty() { p class="none" { "None." } } @else {
+                table {
+                    thead { tr { th { "month" } th.n { "spot jobs" } th.n { "training hours" }
+                        th.n { "billable hours" } th.n { "saved %" } } }
+                    tbody {
+                        @for r in data.spot.rows() {
+                            tr {
+                                td { (r.text("month")) }
+                                td.n { (number(r.num("spot_jobs").unwrap_or(0.0), 0)) }
+                                td.n { (hours(r.num("training_seconds"))) }
+                                td.n { (hours(r.num("billable_seconds"))) }
+                                td.n { (r.num("saved_pct").map_or_else(String::new, |p| number(p, 1))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn running(data: &Data) -> Markup {
