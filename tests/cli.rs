@@ -210,3 +210,23 @@ fn completions_and_the_manual_page_come_from_the_cli_definition() {
     assert!(man.contains(".TH sagesync"), "{man}");
     assert!(man.contains("completions"), "{man}");
 }
+
+#[test]
+fn sync_help_groups_its_options_under_headings() {
+    let out = bin().args(["sync", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for heading in [
+        "Scope:",
+        "Throughput:",
+        "What to sync:",
+        "Backlog (a first sync):",
+        "Redaction:",
+        "Global:",
+    ] {
+        assert!(help.contains(heading), "{heading} missing from:\n{help}");
+    }
+    let scope = help.find("Scope:").unwrap_or(0);
+    let region = help.find("--region").unwrap_or(0);
+    let throughput = help.find("Throughput:").unwrap_or(0);
+    assert!(scope < region && region < throughput, "{help}");
+}

@@ -194,6 +194,9 @@ async fn the_page_agrees_with_query_cost_and_runs_nothing_it_holds() {
             stderr(&out)
         );
 
+        // Written beside and renamed over: no partial file is left.
+        assert!(page.exists() && !dir.join("page.html.partial").exists());
+
         let cost = db.run(&["query", "cost", "--format", "json"]);
         let rows: Value = serde_json::from_slice(&cost.stdout).expect("json");
         let total: f64 = rows

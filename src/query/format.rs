@@ -87,7 +87,9 @@ impl<W: Write> Printer<W> {
         let n = self.rows;
         match &mut self.state {
             State::Table { rows, .. } => rows.push(row),
-            State::Csv(w) => w.write_record(row.iter().map(text)).map_err(io_error)?,
+            State::Csv(w) => w
+                .write_record(row.iter().map(Out::text))
+                .map_err(io_error)?,
             State::Json(out) => {
                 out.write_all(if n == 0 { b"[\n  " } else { b",\n  " })?;
                 out.write_all(object(&self.columns, row).as_bytes())?;
@@ -128,17 +130,6 @@ impl<W: Write> Sink for Printer<W> {
     }
 }
 
-fn text(v: &Out) -> String {
-    match v {
-        Out::Null => String::new(),
-        Out::Bool(b) => b.to_string(),
-        Out::Int(i) => i.to_string(),
-        Out::Float(f) => f.to_string(),
-        Out::Decimal(d) | Out::Text(d) => d.clone(),
-        Out::Json(j) => j.to_string(),
-    }
-}
-
 fn is_number(v: &Out) -> bool {
     matches!(v, Out::Int(_) | Out::Float(_) | Out::Decimal(_))
 }
@@ -148,7 +139,7 @@ fn table(out: &mut dyn Write, columns: &[String], rows: &[Vec<Out>]) -> std::io:
         .iter()
         .map(|r| {
             r.iter()
-                .map(|v| clip(&text(v).replace('\n', "⏎")))
+                .map(|v| clip(&v.text().replace('\n', "⏎")))
                 .collect()
         })
         .collect();

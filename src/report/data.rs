@@ -27,13 +27,6 @@ impl Sink for Collect {
 #[derive(Debug, Default)]
 pub struct Table(ResultSet);
 
-impl Data {
-    /// What the monthly chart groups by: the tag's values, or the accounts.
-    pub fn groups(&self) -> &Table {
-        self.by_group.as_ref().unwrap_or(&self.accounts)
-    }
-}
-
 impl Table {
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.0.rows.iter().map(|cells| Row {
@@ -74,14 +67,7 @@ impl Row<'_> {
     }
 
     pub fn text(&self, column: &str) -> String {
-        match self.cell(column) {
-            Some(Out::Text(s) | Out::Decimal(s)) => s.clone(),
-            Some(Out::Int(n)) => n.to_string(),
-            Some(Out::Float(f)) => f.to_string(),
-            Some(Out::Bool(b)) => b.to_string(),
-            Some(Out::Json(v)) => v.to_string(),
-            Some(Out::Null) | None => String::new(),
-        }
+        self.cell(column).map(Out::text).unwrap_or_default()
     }
 }
 
@@ -104,6 +90,13 @@ pub struct Data {
     pub posture: Table,
     /// The oldest last completed sync among the scopes, if any scope was synced.
     pub oldest_sync: Option<String>,
+}
+
+impl Data {
+    /// What the monthly chart groups by: the tag's values, or the accounts.
+    pub fn groups(&self) -> &Table {
+        self.by_group.as_ref().unwrap_or(&self.accounts)
+    }
 }
 
 async fn report(store: &Store, name: &str, params: &[(&str, &str)]) -> Result<Table, QueryError> {

@@ -115,16 +115,8 @@ pub enum Tx {
 impl Store {
     /// Opens the database (creating a SQLite file if missing) and brings its schema up to date.
     pub async fn open(opts: &StoreOptions) -> Result<Self, StoreError> {
-        let store = match opts.url.backend {
-            Backend::Sqlite => Store::Sqlite(sqlite::connect(&opts.url).await?),
-            Backend::Postgres => {
-                Store::Postgres(postgres::connect(&opts.url, &opts.pg_schema).await?)
-            }
-        };
-        store.migrate(&opts.url).await?;
-        if let Store::Sqlite(pool) = &store {
-            sqlite::install_triggers(pool).await?;
-        }
+        let store = Store::connect(opts).await?;
+        store.upgrade_schema(&opts.url).await?;
         store.reflatten().await?;
         Ok(store)
     }
@@ -134,34 +126,36 @@ impl Store {
     /// database gets its schema, since there is nothing to wait for; one whose schema is behind
     /// this sagesync is refused: `sagesync migrate` upgrades it.
     pub async fn open_reader(opts: &StoreOptions) -> Result<Self, StoreError> {
-        let store = match opts.url.backend {
+        let store = Store::connect(opts).await?;
+        match store.applied().await {
+            Some(applied) if applied == store.wanted() => Ok(store),
+            Some(applied) if !applied.is_empty() => {
+                store.close().await;
+                Err(StoreError::SchemaBehind(opts.url.redacted()))
+            }
+            _ => {
+                store.upgrade_schema(&opts.url).await?;
+                Ok(store)
+            }
+        }
+    }
+
+    async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
+        Ok(match opts.url.backend {
             Backend::Sqlite => Store::Sqlite(sqlite::connect(&opts.url).await?),
             Backend::Postgres => {
                 Store::Postgres(postgres::connect(&opts.url, &opts.pg_schema).await?)
             }
-        };
-        if store.is_current().await {
-            return Ok(store);
-        }
-        if !store.has_migrations().await {
-            store.migrate(&opts.url).await?;
-            if let Store::Sqlite(pool) = &store {
-                sqlite::install_triggers(pool).await?;
-            }
-            return Ok(store);
-        }
-        store.close().await;
-        Err(StoreError::SchemaBehind(opts.url.redacted()))
+        })
     }
 
-    /// Whether any migration was ever applied here, found with a plain read.
-    async fn has_migrations(&self) -> bool {
-        let query = "SELECT count(*) FROM _sqlx_migrations";
-        let applied: Result<i64, sqlx::Error> = match self {
-            Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await,
-            Store::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await,
-        };
-        applied.is_ok_and(|n| n > 0)
+    /// The migrations, then (SQLite) the triggers that derive child rows.
+    async fn upgrade_schema(&self, url: &DbUrl) -> Result<(), StoreError> {
+        self.migrate(url).await?;
+        if let Store::Sqlite(pool) = self {
+            sqlite::install_triggers(pool).await?;
+        }
+        Ok(())
     }
 
     async fn migrate(&self, url: &DbUrl) -> Result<(), StoreError> {
@@ -188,13 +182,21 @@ impl Store {
 
     /// Whether every embedded migration is already applied, found with a plain read.
     async fn is_current(&self) -> bool {
-        let wanted: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        self.applied().await == Some(self.wanted())
+    }
+
+    fn wanted(&self) -> Vec<i64> {
+        self.migrator().iter().map(|m| m.version).collect()
+    }
+
+    /// The migrations applied here, in order; none when the database has no migration table.
+    async fn applied(&self) -> Option<Vec<i64>> {
         let query = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
         let applied: Result<Vec<i64>, sqlx::Error> = match self {
             Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
             Store::Postgres(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
         };
-        applied.is_ok_and(|applied| applied == wanted)
+        applied.ok()
     }
 
     pub fn backend(&self) -> Backend {

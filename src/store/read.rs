@@ -24,6 +24,20 @@ pub enum Out {
     Json(Value),
 }
 
+impl Out {
+    /// The cell as text: what CSV and the table print, and the HTML page shows.
+    pub fn text(&self) -> String {
+        match self {
+            Out::Null => String::new(),
+            Out::Bool(b) => b.to_string(),
+            Out::Int(i) => i.to_string(),
+            Out::Float(f) => f.to_string(),
+            Out::Decimal(d) | Out::Text(d) => d.clone(),
+            Out::Json(j) => j.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResultSet {
     pub columns: Vec<String>,
