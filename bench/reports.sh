@@ -5,7 +5,8 @@
 # the job row's JSON; a tag filter; a JSON member filter) and the HTML page of `sagesync report` on
 # both, each run as a user would:
 # `sagesync query ... --format csv > /dev/null`, the best of 3 runs, process start and output
-# included. On Postgres the tables are vacuumed and analyzed first (psql), as autovacuum leaves
+# included. Prices (the Price List) and a bill (Cost Explorer) come from the stand-in, so the
+# dollar columns and `reconcile` have figures to compute. On Postgres the tables are vacuumed and analyzed first (psql), as autovacuum leaves
 # them some minutes after a load.
 #
 #   bench/reports.sh [N]          # default 1000000
@@ -17,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. scripts/emulators.sh
 
 N=${1:-1000000}
 command -v psql >/dev/null || { echo "bench/reports.sh needs psql: apt-get install postgresql-client" >&2; exit 1; }
@@ -29,6 +31,36 @@ fi
 if [ -z "${SAGESYNC:-}" ]; then cargo build --release --quiet; fi
 sagesync=${SAGESYNC:-target/release/sagesync}
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then start_throwaway_pg BENCH_DATABASE_URL; fi
+# Prices and a bill for the dollar columns and `reconcile`, from the stand-in: the Price List of
+# the generated jobs' regions, and a bill line per month, account, region and instance type they
+# span (and a hosting line each, which reconcile leaves out).
+start_standin
+python3 bench/training_types.py us-east-1 us-west-2 eu-west-1 > "$work/offer.json"
+control offer "@$work/offer.json" >/dev/null
+python3 - "$work/bill.json" <<'PY'
+import json, sys
+sys.path.insert(0, "bench")
+from gen_jobs import INSTANCE_TYPES, REGIONS
+prefix = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-west-1": "EUW1"}
+months = ["%04d-%02d" % (y, m) for y in (2023, 2024, 2025) for m in range(1, 13)]
+results = []
+for i, month in enumerate(months):
+    nxt = months[i + 1] if i + 1 < len(months) else "2026-01"
+    groups = []
+    for a in range(7):
+        for r in REGIONS:
+            for t in INSTANCE_TYPES:
+                for kind in ("Train", "Host"):
+                    groups.append({"Keys": ["%012d" % (100000000000 + a), "%s-%s:%s" % (prefix[r], kind, t)],
+                                   "Metrics": {"UnblendedCost": {"Amount": "123.45", "Unit": "USD"},
+                                               "UsageQuantity": {"Amount": "100.0", "Unit": "Hrs"}}})
+    results.append({"TimePeriod": {"Start": month + "-01", "End": nxt + "-01"}, "Groups": groups})
+json.dump({"results": results, "page_size": 500}, open(sys.argv[1], "w"))
+PY
+control billing "@$work/bill.json" >/dev/null
+costs_env=(env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true
+  AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent
+  AWS_ENDPOINT_URL_PRICING="http://127.0.0.1:$port" AWS_ENDPOINT_URL_COST_EXPLORER="http://127.0.0.1:$port")
 
 jobs="$work/jobs-$N.jsonl"
 if [ ! -s "$jobs" ]; then
@@ -73,6 +105,8 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
     echo "$backend: load  ${s}s  $(python3 -c "print(f'{$N/$s:,.0f}')") jobs/s  peak RSS $((kb / 1024)) MB"
   fi
   "${db[@]}" migrate 2>/dev/null
+  "${costs_env[@]}" "${db[@]}" prices sync 2>/dev/null
+  "${costs_env[@]}" "${db[@]}" billing sync --from 2023-01 --to 2025-12 2>/dev/null
   if [ "$backend" = postgres ]; then
     # The queries are timed on settled tables, as they are once autovacuum has been through
     # them after a load: timed while it works, the reports that scan the job table are up to
@@ -105,6 +139,7 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   run cost-by-account cost-by-account
   run costliest-jobs costliest-jobs
   run waste waste
+  run reconcile reconcile
   # The HTML page (`sagesync report`), over every month the generated jobs span, grouped by account
   # and by a tag: its time, and its size.
   for group in "" "--tag-key team"; do

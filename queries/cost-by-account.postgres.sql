@@ -1,18 +1,54 @@
--- description: Billable instance-hours by month, account and region, with dollars when prices are loaded
--- Instance-hours and estimated_usd count as in the cost report; a heterogeneous cluster's job
--- counts once in jobs.
+-- description: Spend by month, account and region, in hours and dollars as in the cost report
+-- Instance-hours and dollars count as in the cost report; a heterogeneous cluster's job counts
+-- once in jobs.
+WITH usage AS (
+    -- In the order of the index sagemaker_training_job_instance_usage_accounts.
+    SELECT month, account_id, region, instance_type,
+           sum(CASE WHEN seq = 0 THEN 1 ELSE 0 END) AS jobs,
+           sum(billable_instance_seconds) AS seconds, sum(warm_pool_instance_seconds) AS warm_seconds,
+           sum(storage_gb_seconds) AS gb_seconds
+    FROM sagemaker_training_job_instance_usage
+    GROUP BY 1, 2, 3, 4
+),
+-- Heterogeneous clusters: each job once, whatever its groups' types.
+clusters AS (
+    SELECT month, account_id, region, count(DISTINCT training_job_arn) AS jobs
+    FROM sagemaker_training_job_instance_usage
+    WHERE seq > 0
+    GROUP BY 1, 2, 3
+),
+rated AS (
+    SELECT u.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate,
+           s.usd_per_gb_month AS gb_rate
+    FROM usage u
+    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
+    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+    LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region
+    LEFT JOIN price_list_storage s ON s.region = u.region
+),
+priced AS (
+    SELECT month, account_id, region, jobs, seconds,
+           CASE WHEN seconds = 0 THEN 0.0 ELSE seconds / 3600.0 * rate END AS compute,
+           CASE WHEN warm_seconds = 0 THEN 0.0 ELSE warm_seconds / 3600.0 * rate END AS warm,
+           CASE WHEN gb_seconds = 0 THEN 0.0 ELSE gb_seconds / 3600.0 / 730.0 * gb_rate END AS storage,
+           CASE WHEN rate IS NULL THEN seconds + warm_seconds ELSE 0 END AS unpriced_seconds
+    FROM rated
+)
 SELECT
-    u.month,
-    u.account_id,
-    u.region,
-    count(DISTINCT u.training_job_arn)::bigint AS jobs,
-    sum(u.billable_instance_seconds)::bigint AS billable_instance_seconds,
-    round(sum(u.billable_instance_seconds) / 3600.0, 3)::float8 AS instance_hours,
-    CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
-        THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour))::numeric, 2)::float8
+    p.month,
+    p.account_id,
+    p.region,
+    (sum(p.jobs) + coalesce(max(c.jobs), 0))::bigint AS jobs,
+    sum(p.seconds)::bigint AS billable_instance_seconds,
+    round(sum(p.seconds) / 3600.0, 3)::float8 AS instance_hours,
+    CASE WHEN count(p.compute) = count(*) THEN round(sum(p.compute)::numeric, 2)::float8 END AS compute_usd,
+    CASE WHEN count(p.warm) = count(*) THEN round(sum(p.warm)::numeric, 2)::float8 END AS warm_pool_usd,
+    CASE WHEN count(p.storage) = count(*) THEN round(sum(p.storage)::numeric, 2)::float8 END AS storage_usd,
+    round(sum(p.unpriced_seconds) / 3600.0, 3)::float8 AS unpriced_instance_hours,
+    CASE WHEN count(p.compute + p.warm) = count(*)
+        THEN round(sum(p.compute + p.warm + coalesce(p.storage, 0))::numeric, 2)::float8
     END AS estimated_usd
-FROM sagemaker_training_job_instance_usage u
-LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+FROM priced p
+LEFT JOIN clusters c ON c.month = p.month AND c.account_id = p.account_id AND c.region = p.region
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3

@@ -1,39 +1,62 @@
--- description: Billable instance-hours by month and by the value of one tag; untagged jobs form their own group
+-- description: Spend by month and by the value of one tag, in hours and dollars as in the cost report; untagged jobs form their own group
 -- param tag_key: the tag whose value groups the jobs, e.g. team
--- Jobs without the tag are grouped as "(untagged)". Instance-hours count as in the cost report.
--- (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
+-- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
+-- cost report. (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
 WITH sets AS (
     -- Jobs of one instance type by tag set, in the order of the index
     -- sagemaker_training_job_instance_usage_sums: a few groups, no sort.
-    SELECT month, instance_type, region, tags, count(*) AS jobs, sum(billable_instance_seconds) AS seconds
+    SELECT month, instance_type, region, tags, count(*) AS jobs,
+           sum(billable_instance_seconds) AS seconds, sum(warm_pool_instance_seconds) AS warm_seconds,
+           sum(storage_gb_seconds) AS gb_seconds
     FROM sagemaker_training_job_instance_usage
     WHERE seq = 0
     GROUP BY 1, 2, 3, 4
 ),
 usage AS (
     SELECT month, json_extract(tags, '$."' || :tag_key || '"') AS tag_value, instance_type, region,
-           sum(jobs) AS jobs, sum(seconds) AS seconds
+           sum(jobs) AS jobs, sum(seconds) AS seconds, sum(warm_seconds) AS warm_seconds,
+           sum(gb_seconds) AS gb_seconds
     FROM sets
     GROUP BY 1, 2, 3, 4
     UNION ALL
     -- Heterogeneous clusters: a job with two groups of one type counts once.
     SELECT month, json_extract(tags, '$."' || :tag_key || '"'), instance_type, region,
-           count(DISTINCT training_job_arn), sum(billable_instance_seconds)
+           count(DISTINCT training_job_arn), sum(billable_instance_seconds),
+           sum(warm_pool_instance_seconds), sum(storage_gb_seconds)
     FROM sagemaker_training_job_instance_usage
     WHERE seq > 0
     GROUP BY 1, 2, 3, 4
+),
+rated AS (
+    SELECT u.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate,
+           s.usd_per_gb_month AS gb_rate
+    FROM usage u
+    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
+    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+    LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region
+    LEFT JOIN price_list_storage s ON s.region = u.region
+),
+priced AS (
+    SELECT month, coalesce(tag_value, '(untagged)') AS tag_value, jobs, seconds,
+           CASE WHEN seconds = 0 THEN 0.0 ELSE seconds / 3600.0 * rate END AS compute,
+           CASE WHEN warm_seconds = 0 THEN 0.0 ELSE warm_seconds / 3600.0 * rate END AS warm,
+           CASE WHEN gb_seconds = 0 THEN 0.0 ELSE gb_seconds / 3600.0 / 730.0 * gb_rate END AS storage,
+           CASE WHEN rate IS NULL THEN seconds + warm_seconds ELSE 0 END AS unpriced_seconds
+    FROM rated
 )
 SELECT
-    u.month,
-    coalesce(u.tag_value, '(untagged)') AS tag_value,
-    sum(u.jobs) AS jobs,
-    sum(u.seconds) AS billable_instance_seconds,
-    round(sum(u.seconds) / 3600.0, 3) AS instance_hours,
-    CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
-        THEN round(sum(u.seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour)), 2)
+    month,
+    tag_value,
+    sum(jobs) AS jobs,
+    sum(seconds) AS billable_instance_seconds,
+    round(sum(seconds) / 3600.0, 3) AS instance_hours,
+    CASE WHEN count(compute) = count(*) THEN round(sum(compute), 2) END AS compute_usd,
+    CASE WHEN count(warm) = count(*) THEN round(sum(warm), 2) END AS warm_pool_usd,
+    CASE WHEN count(storage) = count(*) THEN round(sum(storage), 2) END AS storage_usd,
+    round(sum(unpriced_seconds) / 3600.0, 3) AS unpriced_instance_hours,
+    CASE WHEN count(compute + warm) = count(*)
+        THEN round(sum(compute + warm + coalesce(storage, 0)), 2)
     END AS estimated_usd
-FROM usage u
-LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+FROM priced
 GROUP BY 1, 2
 ORDER BY 1, 2

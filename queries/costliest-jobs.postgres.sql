@@ -1,18 +1,17 @@
 -- description: The costliest jobs since a month: instance-hours and dollars per job, most first
 -- param from_month = 0000-00: the first month counted, YYYY-MM
 -- param limit = 20: how many jobs
--- Dollars as in the cost report; jobs with an instance type or region without a price have none
--- and come after the priced ones, by instance-hours. A job of one instance type is one usage row:
+-- Dollars as in the cost report (compute, warm pool and storage: sagemaker_training_job_cost);
+-- jobs with an instance type or region without a price have none and come after the priced ones,
+-- by instance-hours. A job of one instance type is one usage row:
 -- the costliest of those are a top-N pass over the rows, with no grouping of a million jobs; only
 -- heterogeneous clusters' instance groups are summed per job.
 WITH single AS (
     SELECT
         u.training_job_name, u.account_id, u.region, u.instance_type, u.month,
         u.billable_instance_seconds AS seconds,
-        u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour) AS usd
-    FROM sagemaker_training_job_instance_usage u
-    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+        u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0) AS usd
+    FROM sagemaker_training_job_cost u
     WHERE u.seq = 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
     ORDER BY usd DESC NULLS LAST, seconds DESC, u.training_job_name
     LIMIT CAST(:limit AS integer)
@@ -21,12 +20,10 @@ clusters AS (
     SELECT
         u.training_job_name, u.account_id, u.region, string_agg(DISTINCT u.instance_type, ',') AS instance_type, u.month,
         sum(u.billable_instance_seconds) AS seconds,
-        CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour)) = count(*)
-            THEN sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour))
+        CASE WHEN count(u.compute_usd + u.warm_pool_usd) = count(*)
+            THEN sum(u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0))
         END AS usd
-    FROM sagemaker_training_job_instance_usage u
-    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
+    FROM sagemaker_training_job_cost u
     WHERE u.seq > 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
     GROUP BY u.training_job_arn, u.training_job_name, u.account_id, u.region, u.month
 ),

@@ -5,6 +5,7 @@
 //! row) → `store` (SQLite or Postgres), with `sync` and `load` orchestrating and `cli` parsing;
 //! `query`, `report` and `prices` read and annotate what is stored.
 
+pub mod billing;
 pub mod cli;
 pub mod flatten;
 pub mod input;

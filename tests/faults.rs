@@ -220,7 +220,8 @@ impl Drop for SmallDisk {
 #[tokio::test]
 async fn a_full_disk_stops_the_sync_with_a_clear_error_and_the_cursor_unmoved() {
     let db = Db::new(Backend::Sqlite);
-    let Some(disk) = SmallDisk::mount(db.dir.path(), "1m") else {
+    // Room for the schema and 20 jobs.
+    let Some(disk) = SmallDisk::mount(db.dir.path(), "2m") else {
         eprintln!(
             "skipped: mounting a small tmpfs needs root (scripts/test.sh in CI runs as root)"
         );
@@ -235,7 +236,7 @@ async fn a_full_disk_stops_the_sync_with_a_clear_error_and_the_cursor_unmoved() 
     let before = cursor(&db).await;
     assert_eq!(before.len(), 1);
 
-    // About 4 KB a job: 600 of them do not fit in what is left of 1 MiB.
+    // About 4 KB a job: 600 of them do not fit in what is left of 2 MiB.
     api.control(
         "make",
         json!({"prefix": "b", "count": 600, "first_epoch": EPOCH + 86400.0, "step_seconds": 60}),

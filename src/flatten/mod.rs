@@ -5,9 +5,11 @@
 
 pub mod arn;
 pub mod columns;
+pub mod offer;
 pub mod redact;
 pub mod shape;
 pub mod time;
+pub mod usage_type;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

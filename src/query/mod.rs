@@ -157,10 +157,28 @@ pub async fn run_sql(
 }
 
 async fn has_prices(store: &Store) -> Result<bool, StoreError> {
-    let rs = store
-        .fetch("SELECT count(*) AS n FROM instance_price", &[])
-        .await?;
-    Ok(matches!(rs.rows.first().and_then(|r| r.first()), Some(Out::Int(n)) if *n > 0))
+    Ok(store.price_sources().await?.iter().any(|s| s.prices > 0))
+}
+
+/// Where the stored prices came from and how old they are, for `--list`.
+pub async fn price_note(store: &Store) -> Result<String, StoreError> {
+    let mut s = String::from("\nprices:\n");
+    for source in store.price_sources().await? {
+        let what = match source.source {
+            "csv" => "from `sagesync prices load` (win for their region and type)",
+            _ => "from the AWS Price List (`sagesync prices sync`, and after each sync)",
+        };
+        let age = match (&source.oldest, &source.newest) {
+            (Some(old), Some(new)) if old == new => format!(", read {new}"),
+            (Some(old), Some(new)) => format!(", read {old} to {new}"),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            "  {:<11} {} {what}{age}\n",
+            source.source, source.prices
+        ));
+    }
+    Ok(s)
 }
 
 /// A sink that never sees the columns named (the dollar figures when there are no prices).

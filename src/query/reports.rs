@@ -31,6 +31,7 @@ pub const REPORTS: &[Report] = &[
     report!("cost"),
     report!("cost-by-tag"),
     report!("cost-by-account"),
+    report!("reconcile"),
     report!("costliest-jobs"),
     report!("waste"),
     report!("spot-savings"),
@@ -41,8 +42,15 @@ pub const REPORTS: &[Report] = &[
     report!("tuning-leaderboard"),
 ];
 
-/// Columns dropped from the cost reports' output while `instance_price` is empty.
-pub const PRICE_COLUMNS: &[&str] = &["estimated_usd"];
+/// Columns dropped from the reports' output while no price is stored (neither `prices load` nor
+/// `prices sync`): hours alone read better than columns that are all empty.
+pub const PRICE_COLUMNS: &[&str] = &[
+    "compute_usd",
+    "warm_pool_usd",
+    "storage_usd",
+    "unpriced_instance_hours",
+    "estimated_usd",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {

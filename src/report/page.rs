@@ -46,9 +46,11 @@ pub fn page(data: &Data, opts: &PageOptions) -> Markup {
                     (headline(data))
                     @if !data.priced {
                         p class="note" id="no-prices" {
-                            "These figures are instance-hours: no prices are loaded. Load them with "
+                            "These figures are instance-hours: no prices are stored. Read them from the AWS Price List with "
+                            code { "sagesync prices sync" }
+                            " (a sync does it too, given pricing:GetProducts), or load your own with "
                             code { "sagesync prices load FILE.csv" }
-                            " (instance_type,region,usd_per_hour) and write the page again for dollars."
+                            ", and write the page again for dollars."
                         }
                     }
                     (monthly(data, opts))
@@ -78,8 +80,7 @@ fn headline(data: &Data) -> Markup {
     let hours: f64 = rows().filter_map(|r| r.num("instance_hours")).sum();
     let spend: f64 = rows().filter_map(|r| r.num("estimated_usd")).sum();
     let unpriced: f64 = rows()
-        .filter(|r| r.num("estimated_usd").is_none())
-        .filter_map(|r| r.num("instance_hours"))
+        .filter_map(|r| r.num("unpriced_instance_hours"))
         .sum();
     let jobs: f64 = data.accounts.rows().filter_map(|r| r.num("jobs")).sum();
     let failed: f64 = data

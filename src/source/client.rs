@@ -178,13 +178,10 @@ async fn assume(
 }
 
 async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(retries(opts.max_attempts));
     // Standard retries: each SageMaker operation has a pace of its own (`pace`) in place of the
-    // SDK's adaptive limiter, whose half-second measure is too coarse at 2 calls/s. Retry
-    // Behavior 2.1: a 50 ms backoff for errors other than throttling.
-    let retries = RetryConfig::standard()
-        .with_max_attempts(opts.max_attempts.max(1))
-        .with_retry_spec(RetrySpec::v2_1());
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries);
+    // SDK's adaptive limiter, whose half-second measure is too coarse at 2 calls/s.
     if let Some(http) = super::pace::http::default_client() {
         loader = loader.http_client(http);
     }
@@ -196,6 +193,34 @@ async fn load(opts: &ClientOptions, profile: Option<&str>, region: Option<&str>)
     }
     if let Some(url) = &opts.endpoint_url {
         loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// The SDK's standard retries (throttling, timeouts and 5xx) with Retry Behavior 2.1: a 50 ms
+/// backoff for errors other than throttling.
+fn retries(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts.max(1))
+        .with_retry_spec(RetrySpec::v2_1())
+}
+
+/// Configuration for the account-wide services (Price List, Cost Explorer) in `region`, from
+/// `profile`'s credentials or the default chain. `--endpoint-url` is SageMaker's alone: these
+/// follow `AWS_ENDPOINT_URL_PRICING` and `AWS_ENDPOINT_URL_COST_EXPLORER` as the SDK reads them.
+/// An endpoint that cannot be reached (a network with no route to it) fails within seconds
+/// rather than holding a sync up.
+pub async fn account_config(profile: Option<&str>, region: &str, max_attempts: u32) -> SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retries(max_attempts))
+        .timeout_config(timeouts)
+        .region(Region::new(region.to_string()));
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
     }
     loader.load().await
 }

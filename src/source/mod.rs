@@ -3,10 +3,12 @@
 //! than the SDK still reach `raw`.
 
 pub mod api;
+pub mod billing;
 pub mod capture;
 pub mod client;
 pub mod org;
 pub mod pace;
+pub mod pricing;
 pub mod regions;
 
 pub use api::{Api, Calls, RateLimit};

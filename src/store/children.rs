@@ -38,7 +38,7 @@ fn sources(table: &str) -> String {
         KV_TABLE => "hyper_parameters, environment, tags".to_string(),
         METRIC_TABLE => "final_metric_data_list".to_string(),
         USAGE_TABLE => format!(
-            "{}, billable_time_in_seconds, resource_config",
+            "{}, billable_time_in_seconds, resource_config, warm_pool_status",
             USAGE_COMMON.join(", ")
         ),
         _ => "secondary_status_transitions".to_string(),
@@ -78,6 +78,8 @@ pub fn delete(table: &str, n: usize, by_run: bool) -> String {
 pub fn insert(table: &str, n: usize, by_run: bool) -> String {
     let c = changed(n, by_run, &sources(table));
     let common = USAGE_COMMON.join(", ");
+    let warm = pg_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
+    let volume = pg_number("resource_config", "VolumeSizeInGB");
     match table {
         KV_TABLE => format!(
             "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
@@ -94,13 +96,16 @@ pub fn insert(table: &str, n: usize, by_run: bool) -> String {
         // A job of one instance type is one group: resource_config itself.
         USAGE_TABLE => format!(
             "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
-             instance_type, instance_count, billable_instance_seconds, seq, month) \
+             instance_type, instance_count, billable_instance_seconds, seq, month, \
+             warm_pool_instance_seconds, storage_gb_seconds) \
              SELECT c._key, {common}, \
              g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
              coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0), \
              CASE WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 THEN g.seq ELSE 0 END, \
-             to_char(coalesce(training_start_time, creation_time) AT TIME ZONE 'UTC', 'YYYY-MM') \
+             to_char(coalesce(training_start_time, creation_time) AT TIME ZONE 'UTC', 'YYYY-MM'), \
+             coalesce((g.e->>'InstanceCount')::bigint, 0) * {warm}, \
+             coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0) * {volume} \
              FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
              WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
@@ -115,6 +120,23 @@ pub fn insert(table: &str, n: usize, by_run: bool) -> String {
              FROM c, jsonb_array_elements(c.secondary_status_transitions) WITH ORDINALITY AS t(e, seq)"
         ),
     }
+}
+
+/// Postgres: a whole-number member of a JSON column, 0 when missing or not a number (the
+/// flattener keeps these objects as the API sent them).
+fn pg_number(column: &str, member: &str) -> String {
+    format!(
+        "CASE WHEN jsonb_typeof({column}->'{member}') = 'number' \
+         THEN ({column}->>'{member}')::numeric::bigint ELSE 0 END"
+    )
+}
+
+/// SQLite: as [`pg_number`], of the job row a trigger fired for.
+fn sqlite_number(column: &str, member: &str) -> String {
+    format!(
+        "CASE WHEN json_type(NEW.{column}, '$.{member}') IN ('integer', 'real') \
+         THEN CAST(json_extract(NEW.{column}, '$.{member}') AS INTEGER) ELSE 0 END"
+    )
 }
 
 /// SQLite: the triggers (name, `CREATE TRIGGER` text) that derive a job's child rows when the
@@ -164,15 +186,20 @@ fn sqlite_insert(table: &str) -> String {
             let common = USAGE_COMMON.join(", ");
             let new_common = USAGE_COMMON.map(|c| format!("NEW.{c}")).join(", ");
             let groups = "json_array_length(NEW.resource_config, '$.InstanceGroups') > 0";
+            let warm = sqlite_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
+            let volume = sqlite_number("resource_config", "VolumeSizeInGB");
+            let count = "coalesce(json_extract(g.value, '$.InstanceCount'), 0)";
             format!(
                 "INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
-                 instance_type, instance_count, billable_instance_seconds, seq, month) \
+                 instance_type, instance_count, billable_instance_seconds, seq, month, \
+                 warm_pool_instance_seconds, storage_gb_seconds) \
                  SELECT NEW._key, {new_common}, \
                  json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
                  json_extract(g.value, '$.InstanceCount'), \
                  coalesce(NEW.billable_time_in_seconds, 0) * coalesce(json_extract(g.value, '$.InstanceCount'), 0), \
                  CASE WHEN {groups} THEN g.key + 1 ELSE 0 END, \
-                 substr(coalesce(NEW.training_start_time, NEW.creation_time), 1, 7) \
+                 substr(coalesce(NEW.training_start_time, NEW.creation_time), 1, 7), \
+                 {count} * {warm}, coalesce(NEW.billable_time_in_seconds, 0) * {count} * {volume} \
                  FROM json_each(CASE WHEN {groups} \
                  THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
                  ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"

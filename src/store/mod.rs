@@ -6,6 +6,7 @@
 
 mod backlog;
 mod children;
+pub mod costs;
 mod lock;
 mod postgres;
 pub mod read;

@@ -344,6 +344,31 @@ fn canonical(v: Value) -> Value {
 }
 
 /// Test credentials and nothing from the machine's own AWS setup, for `sagesync sync`.
+/// SQL that takes a database of this sagesync back to before migration 12 (prices, the bill, the
+/// warm-pool and storage quantities), for the tests of upgrades.
+pub fn before_migration_12(backend: Backend) -> String {
+    let usage = "sagemaker_training_job_instance_usage";
+    let mut sql = String::from(
+        "DROP VIEW sagemaker_training_job_cost; DROP TABLE price_list_training; \
+         DROP TABLE price_list_storage; DROP TABLE price_list_fetch; DROP TABLE billed_usage; \
+         DROP INDEX sagemaker_training_job_instance_usage_accounts; ",
+    );
+    if backend == Backend::Sqlite {
+        sql.push_str(&format!(
+            "DROP INDEX sagemaker_training_job_instance_usage_sums; \
+             CREATE INDEX sagemaker_training_job_instance_usage_sums ON {usage} \
+             (month, instance_type, region, tags, billable_instance_seconds) WHERE seq = 0; \
+             DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_children_on_update; "
+        ));
+    }
+    sql.push_str(&format!(
+        "ALTER TABLE {usage} DROP COLUMN warm_pool_instance_seconds; \
+         ALTER TABLE {usage} DROP COLUMN storage_gb_seconds; \
+         DELETE FROM _sqlx_migrations WHERE version = 20261203000012;"
+    ));
+    sql
+}
+
 pub fn aws_test_env(c: &mut Command) -> &mut Command {
     c.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -354,6 +379,8 @@ pub fn aws_test_env(c: &mut Command) -> &mut Command {
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_ENDPOINT_URL")
+        // The Price List is not there: a sync reads prices only in the tests of prices.
+        .env("SAGESYNC_NO_PRICES", "1")
 }
 
 pub fn bin() -> Command {

@@ -102,6 +102,35 @@ impl StandIn {
         out
     }
 
+    /// Requests of one operation received so far, failed ones included.
+    pub fn calls_of(&self, operation: &str) -> u64 {
+        self.http("GET", "/control/calls", "")[operation]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// A sagesync command with the Price List and Cost Explorer endpoints on the stand-in.
+    pub fn costs_cmd(&self, db: &Db, args: &[&str]) -> Command {
+        let mut c = db.cmd();
+        aws_test_env(&mut c);
+        c.env("AWS_ENDPOINT_URL_PRICING", self.url())
+            .env("AWS_ENDPOINT_URL_COST_EXPLORER", self.url())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs [`StandIn::costs_cmd`], echoing its stderr.
+    pub fn costs(&self, db: &Db, args: &[&str]) -> Output {
+        let out = self.costs_cmd(db, args).output().expect("run sagesync");
+        eprintln!(
+            "--- {args:?} exited {:?}\n{}",
+            out.status.code(),
+            stderr(&out)
+        );
+        out
+    }
+
     /// Requests received so far per region (each region a scope), by operation.
     pub fn calls_by_region(&self) -> Value {
         self.http("GET", "/control/calls_by_region", "")

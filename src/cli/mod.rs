@@ -1,6 +1,8 @@
 //! The command line: what users and scripts rely on. Parses, opens the store, runs a command and
 //! says how it went through [`Outcome`], which `main` turns into the exit status.
 
+mod costs;
+
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -12,13 +14,13 @@ use crate::flatten::{Flattener, Redactor};
 use crate::input;
 use crate::load;
 use crate::log::LogFormat;
-use crate::prices;
 use crate::query::{self, format::Format};
 use crate::source::org::OrgOptions;
 use crate::source::{self, ClientOptions};
 use crate::store::url::DEFAULT_URL;
 use crate::store::{Backend, DbUrl, Missing, Store, StoreOptions};
 use crate::sync::{self, Progress, SyncOptions};
+pub use costs::{BillingCommand, PricesCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,9 +89,12 @@ pub enum Command {
     Query(QueryArgs),
     /// Write a self-contained HTML page of spend, waste and risk (open it in any browser)
     Report(PageArgs),
-    /// Instance prices for the dollar estimates of the cost reports
+    /// Prices for the cost reports' dollars: from the AWS Price List, or a CSV of your own
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// SageMaker's billed usage from Cost Explorer, to check the inventory against the bill
+    #[command(subcommand)]
+    Billing(BillingCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -248,6 +253,15 @@ pub struct SyncArgs {
     #[arg(help_heading = "Backlog (a first sync)", long)]
     pub no_search: bool,
 
+    /// Do not read the prices of the synced regions from the AWS Price List after the sync (it
+    /// reads a region when never read, after 7 days, or for a new instance type)
+    #[arg(help_heading = "Prices", long, env = "SAGESYNC_NO_PRICES",
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_prices: bool,
+
+    #[command(flatten, next_help_heading = "Prices")]
+    pub prices: costs::PriceListArgs,
+
     #[command(flatten)]
     pub redact: RedactArgs,
 }
@@ -288,18 +302,6 @@ pub struct QueryArgs {
     /// Output format (default: table on a terminal, csv otherwise)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PricesCommand {
-    /// Load instance_type,region,usd_per_hour rows from a CSV file (region * = any region)
-    Load {
-        #[arg(value_name = "FILE.csv")]
-        file: std::path::PathBuf,
-        /// Remove every stored price first
-        #[arg(long)]
-        replace: bool,
-    },
 }
 
 #[derive(Debug, Args)]
@@ -375,25 +377,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Sync(args) => run_sync(&opts, *args).await,
         Command::Query(args) => run_query(&opts, args).await,
         Command::Report(args) => run_page(&opts, args).await,
-        Command::Prices(PricesCommand::Load { file, replace }) => {
-            let prices = match prices::read(&file) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!("refused {e}");
-                    return Ok(Outcome::Partial);
-                }
-            };
-            let store = Store::open(&opts).await?;
-            let stored = prices::store(&store, &prices, replace).await;
-            store.close().await;
-            stored?;
-            tracing::info!(
-                "stored {} instance prices from {}",
-                prices.len(),
-                file.display()
-            );
-            Ok(Outcome::Complete)
-        }
+        Command::Prices(command) => costs::run_prices(&opts, command).await,
+        Command::Billing(command) => costs::run_billing(&opts, command).await,
     }
 }
 
@@ -404,6 +389,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         synced_at: crate::flatten::time::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
+    let price_profile = args.profiles.first().cloned();
     let client_opts = ClientOptions {
         profiles: args.profiles,
         role_arns: args.role_arns,
@@ -462,6 +448,9 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     })
     .await;
     drop(display);
+    if reports.is_ok() && !args.no_prices {
+        costs::refresh_prices(&store, &args.prices, price_profile.as_deref()).await;
+    }
     store.close().await;
     let reports = reports?;
     let mut complete = true;
@@ -523,6 +512,7 @@ async fn with_redaction<T>(
 async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
     if args.list {
         print!("{}", query::list());
+        print!("{}", price_note(opts).await);
         return Ok(Outcome::Complete);
     }
     let params = query::parse_params(&args.params)?;
@@ -555,6 +545,25 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
     }
+}
+
+/// Where the prices came from, when there is a database to ask (`--list` never creates one).
+async fn price_note(opts: &StoreOptions) -> String {
+    let missing = crate::store::url::sqlite_path(opts.url.as_str())
+        .is_some_and(|p| !std::path::Path::new(&p).exists());
+    if missing {
+        return String::new();
+    }
+    let note = async {
+        let store = Store::open_reader(opts).await?;
+        let note = query::price_note(&store).await;
+        store.close().await;
+        note
+    };
+    note.await.unwrap_or_else(|e| {
+        tracing::debug!("prices not listed: {e}");
+        String::new()
+    })
 }
 
 async fn run_page(opts: &StoreOptions, args: PageArgs) -> Result<Outcome> {

@@ -1,6 +1,7 @@
-//! `sagesync prices load FILE.csv`: optional prices per instance type and region, for the dollar
-//! estimates of the cost reports. The file is `instance_type,region,usd_per_hour` with a header;
-//! `#` starts a comment line; region `*` stands for every region without a price of its own.
+//! `sagesync prices load FILE.csv`: the user's own prices per instance type and region
+//! (negotiated rates, discounts), which win over the Price List's. The file is
+//! `instance_type,region,usd_per_hour` with a header; `#` starts a comment line; region `*` stands
+//! for every region the file gives no price of its own.
 
 use std::path::Path;
 

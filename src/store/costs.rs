@@ -1,0 +1,322 @@
+//! Prices and the bill in the database: the Price List's training prices (`price_list_training`,
+//! `price_list_storage`), when each region was last read (`price_list_fetch`), and Cost
+//! Explorer's billed usage (`billed_usage`). Each run's writes are one transaction, so a failed
+//! run leaves what was stored before it.
+
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder};
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
+
+use super::read::Out;
+use super::{Backend, Store, StoreError};
+use crate::flatten::offer::{Component, ListedPrice};
+
+/// One region's prices as read from the Price List in one run.
+#[derive(Debug, Clone)]
+pub struct RegionPrices {
+    pub region: String,
+    pub fetched_at: DateTime<Utc>,
+    /// Products the Price List answered for the region, read or not.
+    pub products: u64,
+    pub prices: Vec<ListedPrice>,
+}
+
+/// One line of the bill, read: its month (`YYYY-MM`) and figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BilledRow {
+    pub month: String,
+    pub account_id: String,
+    pub usage_type: String,
+    /// From a `REGION-Train:INSTANCE` usage type, else `None`.
+    pub region: Option<String>,
+    pub instance_type: Option<String>,
+    pub quantity: f64,
+    pub unit: Option<String>,
+    pub usd: f64,
+}
+
+/// Where the stored prices came from, for `query --list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceSource {
+    pub source: &'static str,
+    pub prices: i64,
+    /// When the oldest and newest were read (the Price List's alone).
+    pub oldest: Option<String>,
+    pub newest: Option<String>,
+}
+
+/// A timestamp as each backend stores it: sagesync's text form in SQLite (compared as text with
+/// the job table's), a timestamptz in Postgres.
+fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
+    match backend {
+        Backend::Sqlite => Expr::val(crate::flatten::time::format(t)),
+        Backend::Postgres => Expr::val(*t),
+    }
+}
+
+fn build<S: SqlxBinder>(backend: Backend, statement: &S) -> (String, SqlxValues) {
+    match backend {
+        Backend::Sqlite => statement.build_sqlx(SqliteQueryBuilder),
+        Backend::Postgres => statement.build_sqlx(PostgresQueryBuilder),
+    }
+}
+
+fn built(e: sea_query::error::Error) -> StoreError {
+    StoreError::Build(e.to_string())
+}
+
+impl Store {
+    /// Stores what each region's Price List answered, in one transaction. A price read replaces
+    /// the stored one of its region and instance type; a price not read this time (skipped, or
+    /// gone from the list) keeps the one stored, whose `fetched_at` then shows its age.
+    pub async fn store_price_list(&self, regions: &[RegionPrices]) -> Result<(), StoreError> {
+        let backend = self.backend();
+        let mut statements = Vec::new();
+        for r in regions {
+            let at = time_value(backend, &r.fetched_at);
+            let mut training = Query::insert();
+            training.into_table("price_list_training").columns([
+                "region",
+                "instance_type",
+                "usd_per_hour",
+                "sku",
+                "effective_date",
+                "fetched_at",
+            ]);
+            let mut storage = Query::insert();
+            storage.into_table("price_list_storage").columns([
+                "region",
+                "usd_per_gb_month",
+                "sku",
+                "effective_date",
+                "fetched_at",
+            ]);
+            let (mut any_training, mut any_storage) = (false, false);
+            for p in &r.prices {
+                let common: [Expr; 4] = [
+                    p.usd.into(),
+                    p.sku.clone().into(),
+                    p.effective_date.clone().into(),
+                    at.clone(),
+                ];
+                match &p.component {
+                    Component::Training { instance_type } => {
+                        any_training = true;
+                        let mut values: Vec<Expr> =
+                            vec![r.region.clone().into(), instance_type.clone().into()];
+                        values.extend(common);
+                        training.values(values).map_err(built)?;
+                    }
+                    Component::Storage => {
+                        any_storage = true;
+                        let mut values: Vec<Expr> = vec![r.region.clone().into()];
+                        values.extend(common);
+                        storage.values(values).map_err(built)?;
+                    }
+                }
+            }
+            if any_training {
+                training.on_conflict(
+                    OnConflict::columns(["region", "instance_type"])
+                        .update_columns(["usd_per_hour", "sku", "effective_date", "fetched_at"])
+                        .to_owned(),
+                );
+                statements.push(build(backend, &training));
+            }
+            if any_storage {
+                storage.on_conflict(
+                    OnConflict::column("region")
+                        .update_columns(["usd_per_gb_month", "sku", "effective_date", "fetched_at"])
+                        .to_owned(),
+                );
+                statements.push(build(backend, &storage));
+            }
+            let products = i64::try_from(r.products).unwrap_or(i64::MAX);
+            let fetch = Query::insert()
+                .into_table("price_list_fetch")
+                .columns(["region", "fetched_at", "products"])
+                .values([r.region.clone().into(), at, products.into()])
+                .map_err(built)?
+                .on_conflict(
+                    OnConflict::column("region")
+                        .update_columns(["fetched_at", "products"])
+                        .to_owned(),
+                )
+                .to_owned();
+            statements.push(build(backend, &fetch));
+        }
+        self.execute_all(statements).await
+    }
+
+    /// The regions of the inventory whose prices are due: never read, read before `stale`, or
+    /// with an instance type that has no price (Price List or CSV) and a job created since the
+    /// region was last read.
+    pub async fn price_regions_due(&self, stale: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => PRICES_DUE_SQLITE,
+            Backend::Postgres => PRICES_DUE_POSTGRES,
+        };
+        let stale = crate::flatten::time::format(&stale);
+        let rs = self.fetch(sql, &[Some(stale)]).await?;
+        Ok(rs
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Out::Text(region)) => Some(region),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The regions the inventory holds jobs in.
+    pub async fn inventory_regions(&self) -> Result<Vec<String>, StoreError> {
+        let rs = self
+            .fetch(
+                "SELECT DISTINCT region FROM sagemaker_training_job_instance_usage ORDER BY 1",
+                &[],
+            )
+            .await?;
+        Ok(rs
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Out::Text(region)) => Some(region),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Replaces the billed usage of `months` (`YYYY-MM`) with `rows`, in one transaction.
+    pub async fn store_billed(
+        &self,
+        months: &[String],
+        rows: &[BilledRow],
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let backend = self.backend();
+        let at = time_value(backend, &fetched_at);
+        let mut statements = vec![build(
+            backend,
+            Query::delete()
+                .from_table("billed_usage")
+                .and_where(Expr::col("month").is_in(months.iter().cloned())),
+        )];
+        for chunk in rows.chunks(1000) {
+            let mut insert = Query::insert();
+            insert.into_table("billed_usage").columns([
+                "month",
+                "account_id",
+                "usage_type",
+                "region",
+                "instance_type",
+                "usage_quantity",
+                "usage_unit",
+                "unblended_usd",
+                "fetched_at",
+            ]);
+            for r in chunk {
+                insert
+                    .values([
+                        r.month.clone().into(),
+                        r.account_id.clone().into(),
+                        r.usage_type.clone().into(),
+                        r.region.clone().into(),
+                        r.instance_type.clone().into(),
+                        r.quantity.into(),
+                        r.unit.clone().into(),
+                        r.usd.into(),
+                        at.clone(),
+                    ])
+                    .map_err(built)?;
+            }
+            statements.push(build(backend, &insert));
+        }
+        self.execute_all(statements).await
+    }
+
+    /// How many prices each source holds, and the Price List's age.
+    pub async fn price_sources(&self) -> Result<Vec<PriceSource>, StoreError> {
+        let text_time = match self.backend() {
+            Backend::Sqlite => "fetched_at",
+            Backend::Postgres => {
+                "to_char(fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            }
+        };
+        let csv = self
+            .fetch("SELECT count(*) FROM instance_price", &[])
+            .await?;
+        let listed = self
+            .fetch(
+                &format!(
+                    "SELECT count(*), min({text_time}), max({text_time}) FROM price_list_training"
+                ),
+                &[],
+            )
+            .await?;
+        let int =
+            |rs: &super::read::ResultSet, i: usize| match rs.rows.first().and_then(|r| r.get(i)) {
+                Some(Out::Int(n)) => *n,
+                _ => 0,
+            };
+        let text =
+            |rs: &super::read::ResultSet, i: usize| match rs.rows.first().and_then(|r| r.get(i)) {
+                Some(Out::Text(t)) => Some(t.clone()),
+                _ => None,
+            };
+        Ok(vec![
+            PriceSource {
+                source: "csv",
+                prices: int(&csv, 0),
+                oldest: None,
+                newest: None,
+            },
+            PriceSource {
+                source: "price-list",
+                prices: int(&listed, 0),
+                oldest: text(&listed, 1),
+                newest: text(&listed, 2),
+            },
+        ])
+    }
+}
+
+/// See [`Store::price_regions_due`]; `?`/`$1` is the stale time.
+const PRICES_DUE_SQLITE: &str = "\
+WITH pairs AS (
+    SELECT region, instance_type, max(creation_time) AS newest
+    FROM sagemaker_training_job_instance_usage
+    WHERE instance_type IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT p.region
+FROM pairs p
+LEFT JOIN price_list_fetch f ON f.region = p.region
+WHERE f.region IS NULL
+   OR f.fetched_at < ?1
+   OR (p.newest > f.fetched_at
+       AND NOT EXISTS (SELECT 1 FROM price_list_training t
+                       WHERE t.region = p.region AND t.instance_type = p.instance_type)
+       AND NOT EXISTS (SELECT 1 FROM instance_price c
+                       WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*')))
+GROUP BY 1
+ORDER BY 1";
+
+const PRICES_DUE_POSTGRES: &str = "\
+WITH pairs AS (
+    SELECT region, instance_type, max(creation_time) AS newest
+    FROM sagemaker_training_job_instance_usage
+    WHERE instance_type IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT p.region
+FROM pairs p
+LEFT JOIN price_list_fetch f ON f.region = p.region
+WHERE f.region IS NULL
+   OR f.fetched_at < $1::timestamptz
+   OR (p.newest > f.fetched_at
+       AND NOT EXISTS (SELECT 1 FROM price_list_training t
+                       WHERE t.region = p.region AND t.instance_type = p.instance_type)
+       AND NOT EXISTS (SELECT 1 FROM instance_price c
+                       WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*')))
+GROUP BY 1
+ORDER BY 1";
