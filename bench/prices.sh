@@ -28,7 +28,7 @@ echo "machine: $(nproc) cores; ${#REGIONS[@]} regions x $types training instance
 args=()
 for r in "${REGIONS[@]}"; do args+=(--region "$r"); done
 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true \
-AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 AWS_ENDPOINT_URL_PRICING="http://127.0.0.1:$port" \
   /usr/bin/time -f "%e" -o "$work/time" \
   "$sagesync" --database-url "sqlite://$work/prices.db" prices sync "${args[@]}" 2>"$work/err" \

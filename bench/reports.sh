@@ -59,7 +59,7 @@ json.dump({"results": results, "page_size": 500}, open(sys.argv[1], "w"))
 PY
 control billing "@$work/bill.json" >/dev/null
 costs_env=(env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true
-  AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
   AWS_ENDPOINT_URL_PRICING="http://127.0.0.1:$port" AWS_ENDPOINT_URL_COST_EXPLORER="http://127.0.0.1:$port")
 
 jobs="$work/jobs-$N.jsonl"

@@ -6,13 +6,15 @@
 -- by instance-hours. A job of one instance type is one usage row:
 -- the costliest of those are a top-N pass over the rows, with no grouping of a million jobs; only
 -- heterogeneous clusters' instance groups are summed per job.
+-- (`+u.month`: SQLite reads the usage table in order rather than through the month of an
+-- index and a lookup per row, a third of the time at a million jobs; BENCHMARKS.md.)
 WITH single AS (
     SELECT
         u.training_job_name, u.account_id, u.region, u.instance_type, u.month,
         u.billable_instance_seconds AS seconds,
         u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0) AS usd
     FROM sagemaker_training_job_cost u
-    WHERE u.seq = 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
+    WHERE u.seq = 0 AND +u.month >= :from_month AND u.billable_instance_seconds > 0
     ORDER BY usd DESC NULLS LAST, seconds DESC, u.training_job_name
     LIMIT CAST(:limit AS integer)
 ),
@@ -24,7 +26,7 @@ clusters AS (
             THEN sum(u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0))
         END AS usd
     FROM sagemaker_training_job_cost u
-    WHERE u.seq > 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
+    WHERE u.seq > 0 AND +u.month >= :from_month AND u.billable_instance_seconds > 0
     GROUP BY u.training_job_arn, u.training_job_name, u.account_id, u.region, u.month
 ),
 jobs AS (

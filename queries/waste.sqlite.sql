@@ -1,6 +1,8 @@
 -- description: Instance-hours and dollars spent on failed and stopped jobs since a month, by status and failure reason (its first line)
 -- param from_month = 0000-00: the first month counted, YYYY-MM
 -- Dollars as in the cost report: empty for a group with an instance type or region without a price.
+-- (`+u.month`: SQLite reads the usage table in order rather than through the month of an
+-- index and a lookup per row, a third of the time at a million jobs; BENCHMARKS.md.)
 SELECT
     u.training_job_status,
     CASE WHEN instr(coalesce(j.failure_reason, ''), char(10)) > 0
@@ -17,6 +19,6 @@ JOIN sagemaker_training_job j ON j._key = u.training_job_arn
 LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
 LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
 LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region
-WHERE u.training_job_status IN ('Failed', 'Stopped') AND u.month >= :from_month
+WHERE u.training_job_status IN ('Failed', 'Stopped') AND +u.month >= :from_month
 GROUP BY 1, 2
 ORDER BY estimated_usd DESC NULLS LAST, instance_hours DESC, jobs DESC, 2

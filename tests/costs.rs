@@ -110,20 +110,21 @@ fn load_jobs(db: &Db) {
     );
 }
 
-fn query(db: &Db, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["query"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json"]);
-    let out = db.run(&all);
-    assert_eq!(out.status.code(), Some(0), "{}: {args:?}", db.name());
-    let rows: Value = serde_json::from_slice(&out.stdout).expect("json output");
-    rows.as_array().unwrap().clone()
-}
-
-fn find<'a>(rows: &'a [Value], key: &[(&str, &str)]) -> &'a Value {
-    rows.iter()
-        .find(|r| key.iter().all(|(k, v)| r[*k] == *v))
-        .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
+/// `sagesync sync` of us-east-1 from the stand-in, reading prices after it as a user's would.
+fn sync_with_prices(
+    api: &StandIn,
+    db: &Db,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let url = api.url();
+    let mut args = vec!["sync", "--region", "us-east-1", "--endpoint-url", &url];
+    args.extend_from_slice(extra);
+    let mut c = api.costs_cmd(db, &args);
+    c.env_remove("SAGESYNC_NO_PRICES").envs(env.iter().copied());
+    let out = c.output().expect("run sync");
+    eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
+    out
 }
 
 fn usd(row: &Value, column: &str) -> Option<f64> {
@@ -397,23 +398,12 @@ async fn a_sync_reads_prices_when_due_and_a_denied_price_list_is_one_warning() {
             "offer",
             json!({"prices": {"us-east-1": {"ml.m5.xlarge": 0.23}}, "storage": {"us-east-1": 0.14}}),
         );
-        let sync = |api: &StandIn| {
-            let mut c = api.costs_cmd(
-                &db,
-                &[
-                    "sync",
-                    "--region",
-                    "us-east-1",
-                    "--endpoint-url",
-                    &api.url(),
-                ],
-            );
-            c.env_remove("SAGESYNC_NO_PRICES");
-            let out = c.output().expect("run sync");
-            eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
-            out
-        };
-        assert_eq!(sync(&api).status.code(), Some(0), "{}", db.name());
+        assert_eq!(
+            sync_with_prices(&api, &db, &[], &[]).status.code(),
+            Some(0),
+            "{}",
+            db.name()
+        );
         assert_eq!(api.calls_of("GetProducts"), 2, "{}", db.name());
         let cost = query(&db, &["cost"]);
         assert!(
@@ -422,7 +412,7 @@ async fn a_sync_reads_prices_when_due_and_a_denied_price_list_is_one_warning() {
         );
 
         // Fresh prices are not read again.
-        assert_eq!(sync(&api).status.code(), Some(0));
+        assert_eq!(sync_with_prices(&api, &db, &[], &[]).status.code(), Some(0));
         assert_eq!(api.calls_of("GetProducts"), 2, "{}", db.name());
 
         // After 7 days they are; a Price List that refuses is one warning, the sync's exit
@@ -430,7 +420,7 @@ async fn a_sync_reads_prices_when_due_and_a_denied_price_list_is_one_warning() {
         db.exec("UPDATE price_list_fetch SET fetched_at = '2020-01-01T00:00:00Z'")
             .await;
         api.control("deny", json!({"ops": ["GetProducts"]}));
-        let out = sync(&api);
+        let out = sync_with_prices(&api, &db, &[], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let warnings: Vec<_> = stderr(&out)
             .lines()
@@ -446,19 +436,8 @@ async fn a_sync_reads_prices_when_due_and_a_denied_price_list_is_one_warning() {
 
         // --no-prices: no call at all.
         let before = api.calls_of("GetProducts");
-        let mut c = api.costs_cmd(
-            &db,
-            &[
-                "sync",
-                "--region",
-                "us-east-1",
-                "--endpoint-url",
-                &api.url(),
-                "--no-prices",
-            ],
-        );
-        c.env_remove("SAGESYNC_NO_PRICES");
-        assert_eq!(c.output().unwrap().status.code(), Some(0));
+        let out = sync_with_prices(&api, &db, &["--no-prices"], &[]);
+        assert_eq!(out.status.code(), Some(0));
         assert_eq!(api.calls_of("GetProducts"), before);
     }
 }
@@ -531,22 +510,14 @@ async fn an_unreachable_price_list_is_one_warning_and_the_sync_stands() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut c = api.costs_cmd(
-        &db,
-        &[
-            "sync",
-            "--region",
-            "us-east-1",
-            "--endpoint-url",
-            &api.url(),
-        ],
-    );
-    c.env_remove("SAGESYNC_NO_PRICES").env(
-        "AWS_ENDPOINT_URL_PRICING",
-        format!("http://127.0.0.1:{closed}"),
-    );
+    let unreachable = format!("http://127.0.0.1:{closed}");
     let started = std::time::Instant::now();
-    let out = c.output().expect("run sync");
+    let out = sync_with_prices(
+        &api,
+        &db,
+        &[],
+        &[("AWS_ENDPOINT_URL_PRICING", unreachable.as_str())],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());

@@ -140,23 +140,6 @@ fn loaded(db: &Db) {
     );
 }
 
-/// Runs a query with --format json and returns its rows.
-fn query(db: &Db, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["query"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json"]);
-    let out = db.run(&all);
-    assert_eq!(out.status.code(), Some(0), "{}: {args:?}", db.name());
-    let rows: Value = serde_json::from_slice(&out.stdout).expect("json output");
-    rows.as_array().unwrap().clone()
-}
-
-fn find<'a>(rows: &'a [Value], key: &[(&str, &str)]) -> &'a Value {
-    rows.iter()
-        .find(|r| key.iter().all(|(k, v)| r[*k] == *v))
-        .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
-}
-
 #[tokio::test]
 async fn cost_counts_instance_seconds_per_group_and_adds_dollars_only_with_prices() {
     for db in backends() {

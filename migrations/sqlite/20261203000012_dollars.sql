@@ -34,6 +34,13 @@ CREATE INDEX sagemaker_training_job_instance_usage_sums ON sagemaker_training_jo
     storage_gb_seconds
 ) WHERE seq = 0;
 
+-- The cost reports' heterogeneous clusters (a few rows in a hundred): in group order, holding what
+-- they sum, instead of a scan of every usage row.
+CREATE INDEX sagemaker_training_job_instance_usage_clusters ON sagemaker_training_job_instance_usage (
+    month, instance_type, region, tags, billable_instance_seconds, warm_pool_instance_seconds,
+    storage_gb_seconds
+) WHERE seq > 0;
+
 -- cost-by-account and reconcile: the usage by account in group order.
 CREATE INDEX sagemaker_training_job_instance_usage_accounts ON sagemaker_training_job_instance_usage (
     month, account_id, region, instance_type, billable_instance_seconds, warm_pool_instance_seconds,

@@ -152,12 +152,13 @@ impl Store {
     /// with an instance type that has no price (Price List or CSV) and a job created since the
     /// region was last read.
     pub async fn price_regions_due(&self, stale: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        let sql = match self.backend() {
-            Backend::Sqlite => PRICES_DUE_SQLITE,
-            Backend::Postgres => PRICES_DUE_POSTGRES,
+        let stale_param = match self.backend() {
+            Backend::Sqlite => "?1",
+            Backend::Postgres => "$1::timestamptz",
         };
+        let sql = PRICES_DUE.replace("{stale}", stale_param);
         let stale = crate::flatten::time::format(&stale);
-        let rs = self.fetch(sql, &[Some(stale)]).await?;
+        let rs = self.fetch(&sql, &[Some(stale)]).await?;
         Ok(rs
             .rows
             .into_iter()
@@ -280,8 +281,9 @@ impl Store {
     }
 }
 
-/// See [`Store::price_regions_due`]; `?`/`$1` is the stale time.
-const PRICES_DUE_SQLITE: &str = "\
+/// See [`Store::price_regions_due`]; `{stale}` is the stale time, a parameter as the backend reads
+/// a timestamp from text.
+const PRICES_DUE: &str = "\
 WITH pairs AS (
     SELECT region, instance_type, max(creation_time) AS newest
     FROM sagemaker_training_job_instance_usage
@@ -292,27 +294,7 @@ SELECT p.region
 FROM pairs p
 LEFT JOIN price_list_fetch f ON f.region = p.region
 WHERE f.region IS NULL
-   OR f.fetched_at < ?1
-   OR (p.newest > f.fetched_at
-       AND NOT EXISTS (SELECT 1 FROM price_list_training t
-                       WHERE t.region = p.region AND t.instance_type = p.instance_type)
-       AND NOT EXISTS (SELECT 1 FROM instance_price c
-                       WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*')))
-GROUP BY 1
-ORDER BY 1";
-
-const PRICES_DUE_POSTGRES: &str = "\
-WITH pairs AS (
-    SELECT region, instance_type, max(creation_time) AS newest
-    FROM sagemaker_training_job_instance_usage
-    WHERE instance_type IS NOT NULL
-    GROUP BY 1, 2
-)
-SELECT p.region
-FROM pairs p
-LEFT JOIN price_list_fetch f ON f.region = p.region
-WHERE f.region IS NULL
-   OR f.fetched_at < $1::timestamptz
+   OR f.fetched_at < {stale}
    OR (p.newest > f.fetched_at
        AND NOT EXISTS (SELECT 1 FROM price_list_training t
                        WHERE t.region = p.region AND t.instance_type = p.instance_type)

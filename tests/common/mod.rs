@@ -356,6 +356,7 @@ pub fn before_migration_12(backend: Backend) -> String {
     if backend == Backend::Sqlite {
         sql.push_str(&format!(
             "DROP INDEX sagemaker_training_job_instance_usage_sums; \
+             DROP INDEX sagemaker_training_job_instance_usage_clusters; \
              CREATE INDEX sagemaker_training_job_instance_usage_sums ON {usage} \
              (month, instance_type, region, tags, billable_instance_seconds) WHERE seq = 0; \
              DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_children_on_update; "
@@ -497,4 +498,22 @@ pub fn named_job(name: &str) -> Value {
         "arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"
     ));
     j
+}
+
+/// Runs a query with --format json and returns its rows.
+pub fn query(db: &Db, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["query"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = db.run(&all);
+    assert_eq!(out.status.code(), Some(0), "{}: {args:?}", db.name());
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("json output");
+    rows.as_array().unwrap().clone()
+}
+
+/// The row whose columns have these values.
+pub fn find<'a>(rows: &'a [Value], key: &[(&str, &str)]) -> &'a Value {
+    rows.iter()
+        .find(|r| key.iter().all(|(k, v)| r[*k] == *v))
+        .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
 }
