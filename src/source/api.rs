@@ -1,5 +1,8 @@
-//! The SageMaker calls a sync makes, counted per operation, each answering with the raw JSON body.
+//! The SageMaker calls a sync makes, counted per operation and paced, each answering with the raw
+//! JSON body, behind the [`SageMaker`] trait: the service through the SDK (`sdk`), or SageMaker in
+//! memory in the sync's in-process tests.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -7,18 +10,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::RequestId;
-use aws_sdk_sagemaker::types::{
-    Filter, Operator, ResourceType, SearchExpression, SearchSortOrder, SortBy, SortOrder,
-};
 use serde_json::Value;
-use tracing::Instrument;
 
 use super::SourceError;
-use super::capture::Capture;
-use super::pace::{Pace, Start};
+use super::sdk::SdkSageMaker;
 
 /// Calls made, by operation.
 #[derive(Debug, Default)]
@@ -71,62 +68,42 @@ impl RateLimit {
     }
 }
 
-/// A scope's client with its call counters and rate limit; cheap to clone into concurrent tasks.
+/// One call a sync makes, with what it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// A page of ListTrainingJobs, newest first.
+    List { token: Option<&'a str> },
+    /// DescribeTrainingJob.
+    Describe { name: &'a str },
+    /// A page of Search over training jobs, newest first, of jobs created at or before
+    /// `created_by` when given.
+    Search {
+        token: Option<&'a str>,
+        created_by: Option<&'a str>,
+    },
+    /// A page of ListTags.
+    ListTags {
+        arn: &'a str,
+        token: Option<&'a str>,
+    },
+}
+
+/// A call's answer: the body as the service sent it, `None` for a job that no longer exists.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Option<Value>, SourceError>> + Send + 'a>>;
+
+/// The SageMaker API as a sync sees it: a call in, the body out. [`SdkSageMaker`] is the service;
+/// the sync's in-process tests answer from memory. Everything a sync decides from the answers
+/// (pages, tags, what changed) is [`Api`]'s and the sync's, the same for both.
+pub trait SageMaker: Send + Sync {
+    fn call<'a>(&'a self, request: Request<'a>) -> Answer<'a>;
+}
+
+/// A scope's calls with their counters and rate limit; cheap to clone into concurrent tasks.
 #[derive(Clone)]
 pub struct Api {
-    client: Client,
+    source: Arc<dyn SageMaker>,
     pub calls: Arc<Calls>,
     limit: Option<Arc<RateLimit>>,
-    rates: Arc<Rates>,
-}
-
-/// Each operation of a scope has a [`Pace`] of its own, learned from the service's throttles:
-/// SageMaker's quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob
-/// more), so a throttled listing must not slow the describes down, nor one account another.
-/// Retries are bounded by --max-attempts alone: the scope's retry partition has no retry quota,
-/// which would otherwise run dry in a throttling storm and leave jobs unsynced.
-struct Rates {
-    partition: RetryPartition,
-    list: Arc<Pace>,
-    describe: Arc<Pace>,
-    list_tags: Arc<Pace>,
-    search: Arc<Pace>,
-}
-
-impl Rates {
-    fn new(label: &str) -> Self {
-        Rates {
-            partition: RetryPartition::custom(format!("sagesync {label}"))
-                .token_bucket(TokenBucket::unlimited())
-                .build(),
-            list: paced("ListTrainingJobs", 2.0),
-            describe: paced("DescribeTrainingJob", 20.0),
-            list_tags: paced("ListTags", 20.0),
-            search: paced("Search", 2.0),
-        }
-    }
-}
-
-/// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
-/// figures come from).
-fn paced(operation: &'static str, quota: f64) -> Arc<Pace> {
-    Arc::new(Pace::new(Start { operation, quota }))
-}
-
-impl Api {
-    /// The per-call configuration, and the capture of the call's body that paces its attempts.
-    fn per_call(&self, pace: &Arc<Pace>) -> (aws_sdk_sagemaker::config::Builder, Capture) {
-        let mut config = aws_sdk_sagemaker::config::Builder::default()
-            .retry_partition(self.rates.partition.clone());
-        if let Some(retries) = self.client.config().retry_config() {
-            // The pace spaces a throttled attempt's retry; a long backoff on top would only idle.
-            let retries = retries
-                .clone()
-                .with_initial_backoff(Duration::from_millis(50));
-            config = config.retry_config(retries);
-        }
-        (config, Capture::paced(pace))
-    }
 }
 
 /// One entry of a ListTrainingJobs page.
@@ -143,19 +120,28 @@ pub struct Summary {
 impl Api {
     /// The calls of scope `label` through `client`, at most `max_rps` a second in all.
     pub fn new(client: Client, label: &str, max_rps: Option<f64>) -> Self {
+        Api::with_source(Arc::new(SdkSageMaker::new(client, label)), max_rps)
+    }
+
+    /// The calls of a scope answered by `source`.
+    pub fn with_source(source: Arc<dyn SageMaker>, max_rps: Option<f64>) -> Self {
         Api {
-            client,
+            source,
             calls: Arc::new(Calls::default()),
             limit: max_rps.and_then(RateLimit::per_second).map(Arc::new),
-            rates: Arc::new(Rates::new(label)),
         }
     }
 
-    async fn start(&self, counter: &AtomicU64) {
+    async fn call(
+        &self,
+        counter: &AtomicU64,
+        request: Request<'_>,
+    ) -> Result<Option<Value>, SourceError> {
         if let Some(limit) = &self.limit {
             limit.wait().await;
         }
         counter.fetch_add(1, Ordering::Relaxed);
+        self.source.call(request).await
     }
 
     /// One page of ListTrainingJobs, newest first, and the token of the next page. A page may be
@@ -164,22 +150,11 @@ impl Api {
         &self,
         token: Option<String>,
     ) -> Result<(Vec<Summary>, Option<String>), SourceError> {
-        const OP: &str = "ListTrainingJobs";
-        self.start(&self.calls.list).await;
-        let (config, capture) = self.per_call(&self.rates.list);
-        let call = self
-            .client
-            .list_training_jobs()
-            .max_results(100)
-            .sort_by(SortBy::CreationTime)
-            .sort_order(SortOrder::Descending)
-            .set_next_token(token)
-            .customize()
-            .config_override(config)
-            .interceptor(capture.clone())
-            .send();
-        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
-        let body = capture.json(OP)?;
+        let token = token.as_deref();
+        let body = self
+            .call(&self.calls.list, Request::List { token })
+            .await?
+            .unwrap_or_default();
         let summaries = body["TrainingJobSummaries"]
             .as_array()
             .into_iter()
@@ -199,22 +174,8 @@ impl Api {
 
     /// DescribeTrainingJob as the service sent it; `None` when the job no longer exists.
     pub async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
-        const OP: &str = "DescribeTrainingJob";
-        self.start(&self.calls.describe).await;
-        let (config, capture) = self.per_call(&self.rates.describe);
-        let call = self
-            .client
-            .describe_training_job()
-            .training_job_name(name)
-            .customize()
-            .config_override(config)
-            .interceptor(capture.clone())
-            .send();
-        match observed(OP, call).await {
-            Ok(_) => Ok(Some(capture.json(OP)?)),
-            Err(e) if is_not_found(e.code(), e.message()) => Ok(None),
-            Err(e) => Err(call_error(OP, e)),
-        }
+        self.call(&self.calls.describe, Request::Describe { name })
+            .await
     }
 
     /// One page of Search over training jobs, newest first: up to 100 result items
@@ -225,35 +186,12 @@ impl Api {
         token: Option<String>,
         created_by: Option<&str>,
     ) -> Result<(Vec<Value>, Option<String>), SourceError> {
-        const OP: &str = "Search";
-        self.start(&self.calls.search).await;
-        let (config, capture) = self.per_call(&self.rates.search);
-        let expression = created_by.map(|at| {
-            SearchExpression::builder()
-                .filters(
-                    Filter::builder()
-                        .name("CreationTime")
-                        .operator(Operator::LessThanOrEqualTo)
-                        .value(at)
-                        .build(),
-                )
-                .build()
-        });
-        let call = self
-            .client
-            .search()
-            .resource(ResourceType::TrainingJob)
-            .set_search_expression(expression)
-            .sort_by("CreationTime")
-            .sort_order(SearchSortOrder::Descending)
-            .max_results(100)
-            .set_next_token(token)
-            .customize()
-            .config_override(config)
-            .interceptor(capture.clone())
-            .send();
-        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
-        let mut body = capture.json(OP)?;
+        let token = token.as_deref();
+        let request = Request::Search { token, created_by };
+        let mut body = self
+            .call(&self.calls.search, request)
+            .await?
+            .unwrap_or_default();
         let items = match body.get_mut("Results").map(Value::take) {
             Some(Value::Array(results)) => results,
             _ => Vec::new(),
@@ -264,24 +202,17 @@ impl Api {
     /// All tags of a resource, following ListTags pages, as the {Key, Value} list the
     /// TrainingJob shape has.
     pub async fn tags(&self, arn: &str) -> Result<Value, SourceError> {
-        const OP: &str = "ListTags";
         let mut tags = Vec::new();
-        let mut token = None;
+        let mut token: Option<String> = None;
         loop {
-            self.start(&self.calls.list_tags).await;
-            let (config, capture) = self.per_call(&self.rates.list_tags);
-            let call = self
-                .client
-                .list_tags()
-                .resource_arn(arn)
-                .max_results(100)
-                .set_next_token(token)
-                .customize()
-                .config_override(config)
-                .interceptor(capture.clone())
-                .send();
-            observed(OP, call).await.map_err(|e| call_error(OP, e))?;
-            let mut body = capture.json(OP)?;
+            let request = Request::ListTags {
+                arn,
+                token: token.as_deref(),
+            };
+            let mut body = self
+                .call(&self.calls.list_tags, request)
+                .await?
+                .unwrap_or_default();
             if let Some(Value::Array(page)) = body.get_mut("Tags").map(Value::take) {
                 tags.extend(page);
             }
@@ -291,22 +222,6 @@ impl Api {
             }
         }
     }
-}
-
-/// Runs one call in a span of its own, so the SDK's retry and throttling events say which call
-/// they belong to, and says at debug level how long it took and the request id.
-async fn observed<T: RequestId>(operation: &'static str, call: impl Future<Output = T>) -> T {
-    let started = Instant::now();
-    let span = tracing::debug_span!("call", operation);
-    let result = call.instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::debug!(
-            request_id = result.request_id(),
-            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "answered"
-        );
-    });
-    result
 }
 
 /// The token of the next page; an empty one means there is none.
@@ -319,15 +234,6 @@ fn next_token(body: &Value) -> Option<String> {
 
 pub(crate) fn normalised(v: &Value) -> Option<String> {
     crate::flatten::time::parse(v).map(|t| crate::flatten::time::format(&t))
-}
-
-/// DescribeTrainingJob answers a job that is gone with ValidationException ("Requested resource
-/// not found"); other operations use ResourceNotFound.
-fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
-    let message = message.unwrap_or_default().to_ascii_lowercase();
-    code == Some("ResourceNotFound")
-        || (code == Some("ValidationException")
-            && (message.contains("not found") || message.contains("could not find")))
 }
 
 /// The service's code and message (and the request id AWS support asks for) when it answered,

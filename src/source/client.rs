@@ -56,6 +56,24 @@ impl Scope {
     }
 }
 
+#[cfg(test)]
+impl Scope {
+    /// A scope of `region` with no credentials, for a sync through an in-process SageMaker.
+    pub fn for_test(label: &str, region: &str) -> Scope {
+        Scope {
+            label: label.to_string(),
+            region: region.to_string(),
+            account: None,
+            role_arn: None,
+            config: SdkConfig::builder()
+                .region(Region::new(region.to_string()))
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+            credentials: None,
+        }
+    }
+}
+
 /// One set of credentials: a label prefix, the account if known, and what to assume.
 struct Identity {
     prefix: String,

@@ -10,6 +10,7 @@ pub mod org;
 pub mod pace;
 pub mod pricing;
 pub mod regions;
+pub mod sdk;
 
 pub use api::{Api, Calls, RateLimit};
 pub use client::{ClientOptions, Scope};

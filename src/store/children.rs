@@ -17,7 +17,27 @@
 use super::Backend;
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE};
 
-pub const TABLES: [&str; 4] = [KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE];
+/// A child table of the job table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Child {
+    Kv,
+    Metric,
+    Transition,
+    Usage,
+}
+
+pub const CHILDREN: [Child; 4] = [Child::Kv, Child::Metric, Child::Transition, Child::Usage];
+
+impl Child {
+    pub fn table(self) -> &'static str {
+        match self {
+            Child::Kv => KV_TABLE,
+            Child::Metric => METRIC_TABLE,
+            Child::Transition => TRANSITION_TABLE,
+            Child::Usage => USAGE_TABLE,
+        }
+    }
+}
 
 /// The columns of [`USAGE_TABLE`] copied from the job row as they are.
 const USAGE_COMMON: [&str; 9] = [
@@ -33,15 +53,15 @@ const USAGE_COMMON: [&str; 9] = [
 ];
 
 /// The job columns each child table is derived from.
-fn sources(table: &str) -> String {
-    match table {
-        KV_TABLE => "hyper_parameters, environment, tags".to_string(),
-        METRIC_TABLE => "final_metric_data_list".to_string(),
-        USAGE_TABLE => format!(
+fn sources(child: Child) -> String {
+    match child {
+        Child::Kv => "hyper_parameters, environment, tags".to_string(),
+        Child::Metric => "final_metric_data_list".to_string(),
+        Child::Usage => format!(
             "{}, billable_time_in_seconds, resource_config, warm_pool_status",
             USAGE_COMMON.join(", ")
         ),
-        _ => "secondary_status_transitions".to_string(),
+        Child::Transition => "secondary_status_transitions".to_string(),
     }
 }
 
@@ -67,7 +87,8 @@ fn changed(n: usize, by_run: bool, columns: &str) -> String {
 }
 
 /// Postgres: removes the child rows of the jobs written in this batch.
-pub fn delete(table: &str, n: usize, by_run: bool) -> String {
+pub fn delete(child: Child, n: usize, by_run: bool) -> String {
+    let table = child.table();
     format!(
         "DELETE FROM {table} WHERE training_job_arn IN ({})",
         changed(n, by_run, "")
@@ -75,26 +96,26 @@ pub fn delete(table: &str, n: usize, by_run: bool) -> String {
 }
 
 /// Postgres: inserts the child rows of the jobs written in this batch.
-pub fn insert(table: &str, n: usize, by_run: bool) -> String {
-    let c = changed(n, by_run, &sources(table));
+pub fn insert(child: Child, n: usize, by_run: bool) -> String {
+    let c = changed(n, by_run, &sources(child));
     let common = USAGE_COMMON.join(", ");
     let warm = pg_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
     let volume = pg_number("resource_config", "VolumeSizeInGB");
-    match table {
-        KV_TABLE => format!(
+    match child {
+        Child::Kv => format!(
             "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
              SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
              UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
              UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
         ),
-        METRIC_TABLE => format!(
+        Child::Metric => format!(
             "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
              SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
              (e->>'Timestamp')::timestamptz \
              FROM c, jsonb_array_elements(c.final_metric_data_list) e"
         ),
         // A job of one instance type is one group: resource_config itself.
-        USAGE_TABLE => format!(
+        Child::Usage => format!(
             "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
              instance_type, instance_count, billable_instance_seconds, seq, month, \
              warm_pool_instance_seconds, storage_gb_seconds) \
@@ -112,7 +133,7 @@ pub fn insert(table: &str, n: usize, by_run: bool) -> String {
              THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
              WITH ORDINALITY AS g(e, seq)"
         ),
-        _ => format!(
+        Child::Transition => format!(
             "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
              (training_job_arn, seq, status, start_time, end_time, status_message) \
              SELECT c._key, t.seq, t.e->>'Status', (t.e->>'StartTime')::timestamptz, \
@@ -143,10 +164,15 @@ fn sqlite_number(column: &str, member: &str) -> String {
 /// job is inserted, or updated with a new `raw` (a changed job, a re-derivation). Marking a job
 /// deleted sets `deleted_at` alone and leaves them be.
 pub fn sqlite_triggers() -> [(&'static str, String); 2] {
-    let inserts: String = TABLES.iter().map(|t| sqlite_insert(t) + "; ").collect();
-    let deletes: String = TABLES
+    let inserts: String = CHILDREN.iter().map(|c| sqlite_insert(*c) + "; ").collect();
+    let deletes: String = CHILDREN
         .iter()
-        .map(|t| format!("DELETE FROM {t} WHERE training_job_arn = OLD._key; "))
+        .map(|c| {
+            format!(
+                "DELETE FROM {} WHERE training_job_arn = OLD._key; ",
+                c.table()
+            )
+        })
         .collect();
     [
         (
@@ -167,22 +193,22 @@ pub fn sqlite_triggers() -> [(&'static str, String); 2] {
 }
 
 /// SQLite: inserts one table's child rows of the job a trigger fired for (`NEW`).
-fn sqlite_insert(table: &str) -> String {
-    match table {
-        KV_TABLE => format!(
+fn sqlite_insert(child: Child) -> String {
+    match child {
+        Child::Kv => format!(
             "INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
              SELECT NEW._key, 'hyper_parameters', e.key, e.value FROM json_each(NEW.hyper_parameters) e \
              UNION ALL SELECT NEW._key, 'environment', e.key, e.value FROM json_each(NEW.environment) e \
              UNION ALL SELECT NEW._key, 'tags', e.key, e.value FROM json_each(NEW.tags) e"
         ),
-        METRIC_TABLE => format!(
+        Child::Metric => format!(
             "INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
              SELECT NEW._key, coalesce(json_extract(e.value, '$.MetricName'), ''), \
              json_extract(e.value, '$.Value'), json_extract(e.value, '$.Timestamp') \
              FROM json_each(NEW.final_metric_data_list) e"
         ),
         // A job of one instance type is one group: resource_config itself.
-        USAGE_TABLE => {
+        Child::Usage => {
             let common = USAGE_COMMON.join(", ");
             let new_common = USAGE_COMMON.map(|c| format!("NEW.{c}")).join(", ");
             let groups = "json_array_length(NEW.resource_config, '$.InstanceGroups') > 0";
@@ -205,7 +231,7 @@ fn sqlite_insert(table: &str) -> String {
                  ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"
             )
         }
-        _ => format!(
+        Child::Transition => format!(
             "INSERT INTO {TRANSITION_TABLE} \
              (training_job_arn, seq, status, start_time, end_time, status_message) \
              SELECT NEW._key, e.key + 1, json_extract(e.value, '$.Status'), json_extract(e.value, '$.StartTime'), \

@@ -293,7 +293,8 @@ impl Store {
                     let list = self.placeholders(1, chunk.len());
                     // A job and its child rows go together, or not at all.
                     let mut tx = self.begin().await?;
-                    for table in children::TABLES {
+                    for child in children::CHILDREN {
+                        let table = child.table();
                         let sql = format!("DELETE FROM {table} WHERE training_job_arn IN ({list})");
                         tx.execute(&sql, &keys).await?;
                     }

@@ -38,8 +38,8 @@ pub struct Statement {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Shape {
     UpsertJobs,
-    DeleteChildren(&'static str),
-    InsertChildren(&'static str),
+    DeleteChildren(children::Child),
+    InsertChildren(children::Child),
 }
 
 /// Renders and caches SQL per statement shape and row count for one backend.
@@ -104,15 +104,15 @@ impl Writer {
             if let Some(e) = args.take_error() {
                 return Err(StoreError::Build(e));
             }
-            for table in children::TABLES {
+            for child in children::CHILDREN {
                 out.push(Statement {
-                    sql: self.sql(Shape::DeleteChildren(table), n)?,
+                    sql: self.sql(Shape::DeleteChildren(child), n)?,
                     args: args.clone(),
                 });
             }
-            for table in children::TABLES {
+            for child in children::CHILDREN {
                 out.push(Statement {
-                    sql: self.sql(Shape::InsertChildren(table), n)?,
+                    sql: self.sql(Shape::InsertChildren(child), n)?,
                     args: args.clone(),
                 });
             }
@@ -158,11 +158,11 @@ impl Writer {
 
     fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
         match shape {
-            Shape::DeleteChildren(table) => {
-                return Ok(children::delete(table, rows, !self.reflatten));
+            Shape::DeleteChildren(child) => {
+                return Ok(children::delete(child, rows, !self.reflatten));
             }
-            Shape::InsertChildren(table) => {
-                return Ok(children::insert(table, rows, !self.reflatten));
+            Shape::InsertChildren(child) => {
+                return Ok(children::insert(child, rows, !self.reflatten));
             }
             Shape::UpsertJobs => {}
         }
@@ -339,7 +339,6 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::columns::KV_TABLE;
 
     #[test]
     fn chunks_are_powers_of_two_under_the_limit() {
@@ -354,7 +353,9 @@ mod tests {
     #[test]
     fn sql_is_rendered_per_dialect_with_placeholders() {
         let mut pg = Writer::new(Backend::Postgres);
-        let sql = pg.sql(Shape::DeleteChildren(KV_TABLE), 2).unwrap();
+        let sql = pg
+            .sql(Shape::DeleteChildren(children::Child::Kv), 2)
+            .unwrap();
         assert!(sql.contains("_key IN ($1, $2) AND synced_at = $3"), "{sql}");
         let mut lite = Writer::new(Backend::Sqlite);
         let sql = lite.sql(Shape::UpsertJobs, 1).unwrap();

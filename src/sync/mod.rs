@@ -19,6 +19,8 @@ mod claim;
 mod progress;
 mod report;
 mod tags;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 use crate::flatten::{Flattener, time};
@@ -109,11 +111,22 @@ async fn sync_scope(
     flattener: &Flattener,
     opts: &SyncOptions,
 ) -> ScopeReport {
-    let started = Instant::now();
     let api = Api::new(scope.client(), &scope.label, opts.max_rps);
+    sync_scope_with(store, &scope, &api, flattener, opts).await
+}
+
+/// [`sync_scope`] through `api`: the SDK's, or an in-process SageMaker in tests.
+async fn sync_scope_with(
+    store: &Store,
+    scope: &Scope,
+    api: &Api,
+    flattener: &Flattener,
+    opts: &SyncOptions,
+) -> ScopeReport {
+    let started = Instant::now();
     let mut report = ScopeReport::new(&scope.label);
     report.account = scope.account.clone();
-    if let Err(e) = run_scope(store, &scope, &api, flattener, opts, &mut report).await {
+    if let Err(e) = run_scope(store, scope, api, flattener, opts, &mut report).await {
         let first_call = report.listed == 0 && api.calls.total() <= 1;
         if first_call && opts.all_regions && e.region_not_enabled() {
             report.not_enabled = true;

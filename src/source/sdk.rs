@@ -1,0 +1,213 @@
+//! The SageMaker service through the SDK, as [`SageMaker`]: one client per scope, each operation
+//! paced on its own (`pace`), each answer the body exactly as the service sent it (`capture`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::config::retry::{RetryPartition, TokenBucket};
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
+use aws_sdk_sagemaker::operation::RequestId;
+use aws_sdk_sagemaker::types::{
+    Filter, Operator, ResourceType, SearchExpression, SearchSortOrder, SortBy, SortOrder,
+};
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::SourceError;
+use super::api::{Answer, Request, SageMaker, call_error};
+use super::capture::Capture;
+use super::pace::{Pace, Start};
+
+/// The service, through the SDK: one client per scope, each operation paced on its own.
+pub struct SdkSageMaker {
+    client: Client,
+    rates: Rates,
+}
+
+/// Each operation of a scope has a [`Pace`] of its own, learned from the service's throttles:
+/// SageMaker's quotas are per operation (ListTrainingJobs about 2 calls/s, DescribeTrainingJob
+/// more), so a throttled listing must not slow the describes down, nor one account another.
+/// Retries are bounded by --max-attempts alone: the scope's retry partition has no retry quota,
+/// which would otherwise run dry in a throttling storm and leave jobs unsynced.
+struct Rates {
+    partition: RetryPartition,
+    list: Arc<Pace>,
+    describe: Arc<Pace>,
+    list_tags: Arc<Pace>,
+    search: Arc<Pace>,
+}
+
+impl Rates {
+    fn new(label: &str) -> Self {
+        Rates {
+            partition: RetryPartition::custom(format!("sagesync {label}"))
+                .token_bucket(TokenBucket::unlimited())
+                .build(),
+            list: paced("ListTrainingJobs", 2.0),
+            describe: paced("DescribeTrainingJob", 20.0),
+            list_tags: paced("ListTags", 20.0),
+            search: paced("Search", 2.0),
+        }
+    }
+}
+
+/// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
+/// figures come from).
+fn paced(operation: &'static str, quota: f64) -> Arc<Pace> {
+    Arc::new(Pace::new(Start { operation, quota }))
+}
+
+impl SdkSageMaker {
+    pub fn new(client: Client, label: &str) -> Self {
+        SdkSageMaker {
+            client,
+            rates: Rates::new(label),
+        }
+    }
+
+    /// The per-call configuration, and the capture of the call's body that paces its attempts.
+    fn per_call(&self, pace: &Arc<Pace>) -> (aws_sdk_sagemaker::config::Builder, Capture) {
+        let mut config = aws_sdk_sagemaker::config::Builder::default()
+            .retry_partition(self.rates.partition.clone());
+        if let Some(retries) = self.client.config().retry_config() {
+            // The pace spaces a throttled attempt's retry; a long backoff on top would only idle.
+            let retries = retries
+                .clone()
+                .with_initial_backoff(Duration::from_millis(50));
+            config = config.retry_config(retries);
+        }
+        (config, Capture::paced(pace))
+    }
+}
+
+impl SageMaker for SdkSageMaker {
+    fn call<'a>(&'a self, request: Request<'a>) -> Answer<'a> {
+        Box::pin(async move {
+            match request {
+                Request::List { token } => self.list(token).await.map(Some),
+                Request::Describe { name } => self.describe(name).await,
+                Request::Search { token, created_by } => {
+                    self.search(token, created_by).await.map(Some)
+                }
+                Request::ListTags { arn, token } => self.list_tags(arn, token).await.map(Some),
+            }
+        })
+    }
+}
+
+impl SdkSageMaker {
+    async fn list(&self, token: Option<&str>) -> Result<Value, SourceError> {
+        const OP: &str = "ListTrainingJobs";
+        let (config, capture) = self.per_call(&self.rates.list);
+        let call = self
+            .client
+            .list_training_jobs()
+            .max_results(100)
+            .sort_by(SortBy::CreationTime)
+            .sort_order(SortOrder::Descending)
+            .set_next_token(token.map(str::to_string))
+            .customize()
+            .config_override(config)
+            .interceptor(capture.clone())
+            .send();
+        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
+        capture.json(OP)
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
+        const OP: &str = "DescribeTrainingJob";
+        let (config, capture) = self.per_call(&self.rates.describe);
+        let call = self
+            .client
+            .describe_training_job()
+            .training_job_name(name)
+            .customize()
+            .config_override(config)
+            .interceptor(capture.clone())
+            .send();
+        match observed(OP, call).await {
+            Ok(_) => Ok(Some(capture.json(OP)?)),
+            Err(e) if is_not_found(e.code(), e.message()) => Ok(None),
+            Err(e) => Err(call_error(OP, e)),
+        }
+    }
+
+    async fn search(
+        &self,
+        token: Option<&str>,
+        created_by: Option<&str>,
+    ) -> Result<Value, SourceError> {
+        const OP: &str = "Search";
+        let (config, capture) = self.per_call(&self.rates.search);
+        let expression = created_by.map(|at| {
+            SearchExpression::builder()
+                .filters(
+                    Filter::builder()
+                        .name("CreationTime")
+                        .operator(Operator::LessThanOrEqualTo)
+                        .value(at)
+                        .build(),
+                )
+                .build()
+        });
+        let call = self
+            .client
+            .search()
+            .resource(ResourceType::TrainingJob)
+            .set_search_expression(expression)
+            .sort_by("CreationTime")
+            .sort_order(SearchSortOrder::Descending)
+            .max_results(100)
+            .set_next_token(token.map(str::to_string))
+            .customize()
+            .config_override(config)
+            .interceptor(capture.clone())
+            .send();
+        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
+        capture.json(OP)
+    }
+
+    async fn list_tags(&self, arn: &str, token: Option<&str>) -> Result<Value, SourceError> {
+        const OP: &str = "ListTags";
+        let (config, capture) = self.per_call(&self.rates.list_tags);
+        let call = self
+            .client
+            .list_tags()
+            .resource_arn(arn)
+            .max_results(100)
+            .set_next_token(token.map(str::to_string))
+            .customize()
+            .config_override(config)
+            .interceptor(capture.clone())
+            .send();
+        observed(OP, call).await.map_err(|e| call_error(OP, e))?;
+        capture.json(OP)
+    }
+}
+
+/// Runs one call in a span of its own, so the SDK's retry and throttling events say which call
+/// they belong to, and says at debug level how long it took and the request id.
+async fn observed<T: RequestId>(operation: &'static str, call: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let span = tracing::debug_span!("call", operation);
+    let result = call.instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            request_id = result.request_id(),
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "answered"
+        );
+    });
+    result
+}
+
+/// DescribeTrainingJob answers a job that is gone with ValidationException ("Requested resource
+/// not found"); other operations use ResourceNotFound.
+fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
+    let message = message.unwrap_or_default().to_ascii_lowercase();
+    code == Some("ResourceNotFound")
+        || (code == Some("ValidationException")
+            && (message.contains("not found") || message.contains("could not find")))
+}
