@@ -382,7 +382,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
-async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
+async fn run_sync(opts: &StoreOptions, mut args: SyncArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor: args.redact.redactor()?,
         arn_context: None,
@@ -390,22 +390,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let price_profile = args.profiles.first().cloned();
-    let client_opts = ClientOptions {
-        profiles: args.profiles,
-        role_arns: args.role_arns,
-        regions: args.regions,
-        all_regions: args.all_regions,
-        org: args.org_role.map(|role| OrgOptions {
-            role,
-            units: args.org_units,
-            accounts: args.accounts,
-            skip_accounts: args.skip_accounts,
-            external_id: args.external_id,
-        }),
-        endpoint_url: args.endpoint_url,
-        max_attempts: args.max_attempts,
-    };
-    let scopes = source::client::scopes(&client_opts).await?;
+    let scopes = source::client::scopes(&client_options(&mut args)).await?;
     let store = Store::open(opts).await?;
     let Some(locks) = store
         .scope_locks(opts.url.as_str(), &opts.pg_schema, args.wait)
@@ -418,23 +403,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         );
         return Ok(Outcome::Busy);
     };
-    let full = match (args.full, args.prune) {
-        (_, true) => Some(Missing::Prune),
-        (true, false) => Some(Missing::Mark),
-        (false, false) => None,
-    };
-    let sync_opts = SyncOptions {
-        full,
-        concurrency: args.concurrency,
-        all_regions: args.all_regions,
-        scope_concurrency: args.scope_concurrency,
-        wait: args.wait,
-        batch: args.batch_size.max(1),
-        max_rps: args.max_rps,
-        search_first: !args.no_search,
-        describe_budget: args.describe_budget,
-        progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
-    };
+    let sync_opts = sync_options(&args, &scopes);
     let display = sync_opts.progress.show();
     let reports = with_redaction(&store, &flattener, async {
         Ok(sync::sync_all(
@@ -452,11 +421,54 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         costs::refresh_prices(&store, &args.prices, price_profile.as_deref()).await;
     }
     store.close().await;
-    let reports = reports?;
+    Ok(sync_outcome(&reports?))
+}
+
+/// Who and where to sync, taken from the arguments.
+fn client_options(args: &mut SyncArgs) -> ClientOptions {
+    let take = std::mem::take;
+    ClientOptions {
+        profiles: take(&mut args.profiles),
+        role_arns: take(&mut args.role_arns),
+        regions: take(&mut args.regions),
+        all_regions: args.all_regions,
+        org: args.org_role.take().map(|role| OrgOptions {
+            role,
+            units: take(&mut args.org_units),
+            accounts: take(&mut args.accounts),
+            skip_accounts: take(&mut args.skip_accounts),
+            external_id: args.external_id.take(),
+        }),
+        endpoint_url: args.endpoint_url.take(),
+        max_attempts: args.max_attempts,
+    }
+}
+
+fn sync_options(args: &SyncArgs, scopes: &[source::Scope]) -> SyncOptions {
+    SyncOptions {
+        full: match (args.full, args.prune) {
+            (_, true) => Some(Missing::Prune),
+            (true, false) => Some(Missing::Mark),
+            (false, false) => None,
+        },
+        concurrency: args.concurrency,
+        all_regions: args.all_regions,
+        scope_concurrency: args.scope_concurrency,
+        wait: args.wait,
+        batch: args.batch_size.max(1),
+        max_rps: args.max_rps,
+        search_first: !args.no_search,
+        describe_budget: args.describe_budget,
+        progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
+    }
+}
+
+/// Says how each scope went, and how the sync went as a whole.
+fn sync_outcome(reports: &[sync::ScopeReport]) -> Outcome {
     let mut complete = true;
     // Regions an account has not enabled: one line per account, not one per scope.
     let mut not_enabled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for r in &reports {
+    for r in reports {
         if r.not_enabled {
             let (who, region) = r.label.rsplit_once('@').unwrap_or((&r.label, ""));
             let account = r.account.as_deref().unwrap_or(who);
@@ -481,13 +493,13 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         tracing::warn!(
             "other workers hold every scope not synced since this run started; nothing done here (pass --wait to wait for them)"
         );
-        return Ok(Outcome::Busy);
+        return Outcome::Busy;
     }
-    Ok(if complete {
+    if complete {
         Outcome::Complete
     } else {
         Outcome::Partial
-    })
+    }
 }
 
 /// Runs a write under the flattener's redaction and keeps the books of it: rows written with
