@@ -14,8 +14,11 @@ use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::RequestId;
 use serde_json::Value;
 
-use super::SourceError;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+
 use super::sdk::SdkSageMaker;
+use super::{Failure, SourceError};
 
 /// Calls made, by operation.
 #[derive(Debug, Default)]
@@ -265,6 +268,58 @@ where
     SourceError::Call {
         operation,
         code: e.code().map(str::to_string),
+        failure: failure(&e),
         message: message + &request,
+    }
+}
+
+/// The kind of failure: a service error has a code; else the first cause the SDK typed, found
+/// by walking the chain of sources.
+fn failure<E: std::error::Error + ProvideErrorMetadata + 'static>(e: &E) -> Failure {
+    if e.code().is_some() {
+        return Failure::Service;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<CredentialsError>().is_some() {
+            return Failure::Credentials;
+        }
+        if c.downcast_ref::<ConnectorError>()
+            .is_some_and(|c| c.is_io() || c.is_timeout())
+        {
+            return Failure::Unreachable;
+        }
+        cause = c.source();
+    }
+    Failure::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+
+    type Error = SdkError<ListTrainingJobsError, HttpResponse>;
+
+    #[test]
+    fn failures_are_told_apart_by_the_sdk_s_types_not_their_wording() {
+        let unreachable = Error::dispatch_failure(ConnectorError::io("no such host".into()));
+        let credentials = Error::dispatch_failure(ConnectorError::other(
+            Box::new(CredentialsError::provider_error("AccessDenied")),
+            None,
+        ));
+        let other = Error::dispatch_failure(ConnectorError::other("dns error".into(), None));
+        for (e, want) in [
+            (unreachable, Failure::Unreachable),
+            (credentials, Failure::Credentials),
+            (other, Failure::Other),
+        ] {
+            let SourceError::Call { failure, .. } = call_error("ListTrainingJobs", e) else {
+                panic!("not a call error");
+            };
+            assert_eq!(failure, want);
+        }
     }
 }

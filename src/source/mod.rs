@@ -15,6 +15,21 @@ pub mod sdk;
 pub use api::{Api, Calls, RateLimit};
 pub use client::{ClientOptions, Scope};
 
+/// Why a call failed, read from the SDK's error types (an SDK wording change cannot turn one kind
+/// into another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The service answered with an error; its code says which.
+    Service,
+    /// No credentials could be had: the provider failed (for a role, STS refused to assume it).
+    Credentials,
+    /// The endpoint could not be reached: no such host (a region where the service is not
+    /// offered), a refused connection, a timeout.
+    Unreachable,
+    /// Anything else: a request that could not be built, an answer that could not be read.
+    Other,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{operation} failed: {message}")]
@@ -22,6 +37,8 @@ pub enum SourceError {
         operation: &'static str,
         /// The service's error code, when it answered.
         code: Option<String>,
+        /// What kind of failure, from the SDK's error types, never from the message's wording.
+        failure: Failure,
         message: String,
     },
     #[error("{operation} answered something that is not JSON: {message}")]

@@ -22,7 +22,7 @@ use super::worker::Worker;
 use super::{ScopeError, ScopeReport, ScopeRun, SyncOptions};
 use crate::flatten::time;
 use crate::source::api::normalised;
-use crate::source::{Scope, SourceError};
+use crate::source::{Failure, Scope, SourceError};
 use crate::store::{BacklogPosition, SearchWalk, Store};
 
 /// Rows of the backlog read from the database at a time.
@@ -53,6 +53,7 @@ impl ScopeRun<'_> {
                 Err(SourceError::Call {
                     operation: "Search",
                     code: None,
+                    failure: Failure::Other,
                     message: e.to_string(),
                 })
             });

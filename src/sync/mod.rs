@@ -25,7 +25,7 @@ mod worker;
 
 use crate::flatten::{Flattener, time};
 use crate::source::api::Summary;
-use crate::source::{Api, Scope, SourceError};
+use crate::source::{Api, Failure, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
 use backlog::Backlog;
 pub use claim::sync_all;
@@ -71,7 +71,7 @@ enum ScopeError {
 
 impl ScopeError {
     /// What an opt-in region the account has not enabled answers (its credentials are unknown
-    /// there), or a region whose SageMaker endpoint does not resolve (not offered there).
+    /// there), or a region whose SageMaker endpoint cannot be reached (not offered there).
     fn region_not_enabled(&self) -> bool {
         match self {
             ScopeError::Source(SourceError::Call {
@@ -83,19 +83,22 @@ impl ScopeError {
                     | "OptInRequired"
                     | "AuthFailure"
             ),
-            ScopeError::Source(SourceError::Call {
-                code: None,
-                message,
-                ..
-            }) => message.contains("dns error"),
+            ScopeError::Source(SourceError::Call { failure, .. }) => {
+                *failure == Failure::Unreachable
+            }
             _ => false,
         }
     }
 
     /// The SDK could not get credentials (for a role: STS refused to assume it).
     fn credentials(&self) -> bool {
-        matches!(self, ScopeError::Source(SourceError::Call { code: None, message, .. })
-            if message.contains("credentials"))
+        matches!(
+            self,
+            ScopeError::Source(SourceError::Call {
+                failure: Failure::Credentials,
+                ..
+            })
+        )
     }
 
     /// No other call of the scope can succeed either.
@@ -127,7 +130,9 @@ async fn sync_scope_with(
     let mut report = ScopeReport::new(&scope.label);
     report.account = scope.account.clone();
     if let Err(e) = run_scope(store, scope, api, flattener, opts, &mut report).await {
-        let first_call = report.listed == 0 && api.calls.total() <= 1;
+        // Nothing came back from the scope: neither the listing nor Search (which a first sync
+        // starts alongside) answered, so the failure is the scope's, not a job's.
+        let first_call = report.listed == 0 && report.searched == 0;
         if first_call && opts.all_regions && e.region_not_enabled() {
             report.not_enabled = true;
         } else {

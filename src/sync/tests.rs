@@ -106,6 +106,7 @@ impl Memory {
                     return Err(SourceError::Call {
                         operation: "Search",
                         code: Some("AccessDeniedException".into()),
+                        failure: crate::source::Failure::Service,
                         message: "not authorized to perform: sagemaker:Search".into(),
                     });
                 }
