@@ -526,3 +526,23 @@ async fn an_unreachable_price_list_is_one_warning_and_the_sync_stands() {
     assert!(warnings[0].contains("cannot be reached"), "{err}");
     assert_eq!(db.count("sagemaker_training_job").await, 2);
 }
+
+/// Cost Explorer refusing the credentials: exit 2, the permission named, nothing stored.
+#[tokio::test]
+async fn a_denied_cost_explorer_names_the_permission() {
+    let db = Db::new(Backend::Sqlite);
+    let api = StandIn::start();
+    api.control("billing", json!({"results": bill()}));
+    api.control("deny", json!({"ops": ["GetCostAndUsage"]}));
+    let out = api.costs(
+        &db,
+        &["billing", "sync", "--from", "2026-10", "--to", "2026-10"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("ce:GetCostAndUsage"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.count("billed_usage").await, 0);
+}
