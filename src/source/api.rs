@@ -20,23 +20,40 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use super::sdk::SdkSageMaker;
 use super::{Failure, SourceError};
 
-/// Calls made, by operation.
-#[derive(Debug, Default)]
-pub struct Calls {
-    pub list: AtomicU64,
-    pub describe: AtomicU64,
-    pub list_tags: AtomicU64,
-    pub search: AtomicU64,
+/// The SageMaker operations a sync calls, in the order reports list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    List,
+    Describe,
+    ListTags,
+    Search,
 }
 
+impl Op {
+    pub const ALL: [Op; 4] = [Op::List, Op::Describe, Op::ListTags, Op::Search];
+
+    /// The operation's name in the API.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Op::List => "ListTrainingJobs",
+            Op::Describe => "DescribeTrainingJob",
+            Op::ListTags => "ListTags",
+            Op::Search => "Search",
+        }
+    }
+}
+
+/// Calls made, by operation.
+#[derive(Debug, Default)]
+pub struct Calls([AtomicU64; 4]);
+
 impl Calls {
+    fn add(&self, op: Op) {
+        self.0[op as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> [(&'static str, u64); 4] {
-        [
-            ("ListTrainingJobs", self.list.load(Ordering::Relaxed)),
-            ("DescribeTrainingJob", self.describe.load(Ordering::Relaxed)),
-            ("ListTags", self.list_tags.load(Ordering::Relaxed)),
-            ("Search", self.search.load(Ordering::Relaxed)),
-        ]
+        Op::ALL.map(|op| (op.name(), self.0[op as usize].load(Ordering::Relaxed)))
     }
 
     pub fn total(&self) -> u64 {
@@ -91,6 +108,17 @@ pub enum Request<'a> {
     },
 }
 
+impl Request<'_> {
+    pub fn op(&self) -> Op {
+        match self {
+            Request::List { .. } => Op::List,
+            Request::Describe { .. } => Op::Describe,
+            Request::Search { .. } => Op::Search,
+            Request::ListTags { .. } => Op::ListTags,
+        }
+    }
+}
+
 /// A call's answer: the body as the service sent it, `None` for a job that no longer exists.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Option<Value>, SourceError>> + Send + 'a>>;
 
@@ -135,15 +163,11 @@ impl Api {
         }
     }
 
-    async fn call(
-        &self,
-        counter: &AtomicU64,
-        request: Request<'_>,
-    ) -> Result<Option<Value>, SourceError> {
+    async fn call(&self, request: Request<'_>) -> Result<Option<Value>, SourceError> {
         if let Some(limit) = &self.limit {
             limit.wait().await;
         }
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.calls.add(request.op());
         self.source.call(request).await
     }
 
@@ -155,7 +179,7 @@ impl Api {
     ) -> Result<(Vec<Summary>, Option<String>), SourceError> {
         let token = token.as_deref();
         let body = self
-            .call(&self.calls.list, Request::List { token })
+            .call(Request::List { token })
             .await?
             .unwrap_or_default();
         let summaries = body["TrainingJobSummaries"]
@@ -177,8 +201,7 @@ impl Api {
 
     /// DescribeTrainingJob as the service sent it; `None` when the job no longer exists.
     pub async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
-        self.call(&self.calls.describe, Request::Describe { name })
-            .await
+        self.call(Request::Describe { name }).await
     }
 
     /// One page of Search over training jobs, newest first: up to 100 result items
@@ -191,10 +214,7 @@ impl Api {
     ) -> Result<(Vec<Value>, Option<String>), SourceError> {
         let token = token.as_deref();
         let request = Request::Search { token, created_by };
-        let mut body = self
-            .call(&self.calls.search, request)
-            .await?
-            .unwrap_or_default();
+        let mut body = self.call(request).await?.unwrap_or_default();
         let items = match body.get_mut("Results").map(Value::take) {
             Some(Value::Array(results)) => results,
             _ => Vec::new(),
@@ -212,10 +232,7 @@ impl Api {
                 arn,
                 token: token.as_deref(),
             };
-            let mut body = self
-                .call(&self.calls.list_tags, request)
-                .await?
-                .unwrap_or_default();
+            let mut body = self.call(request).await?.unwrap_or_default();
             if let Some(Value::Array(page)) = body.get_mut("Tags").map(Value::take) {
                 tags.extend(page);
             }

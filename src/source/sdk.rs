@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::SourceError;
-use super::api::{Answer, Request, SageMaker, call_error};
+use super::api::{Answer, Op, Request, SageMaker, call_error};
 use super::capture::Capture;
 use super::pace::{Pace, Start};
 
@@ -45,18 +45,21 @@ impl Rates {
             partition: RetryPartition::custom(format!("sagesync {label}"))
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
-            list: paced("ListTrainingJobs", 2.0),
-            describe: paced("DescribeTrainingJob", 20.0),
-            list_tags: paced("ListTags", 20.0),
-            search: paced("Search", 2.0),
+            list: paced(Op::List, 2.0),
+            describe: paced(Op::Describe, 20.0),
+            list_tags: paced(Op::ListTags, 20.0),
+            search: paced(Op::Search, 2.0),
         }
     }
 }
 
 /// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
 /// figures come from).
-fn paced(operation: &'static str, quota: f64) -> Arc<Pace> {
-    Arc::new(Pace::new(Start { operation, quota }))
+fn paced(op: Op, quota: f64) -> Arc<Pace> {
+    Arc::new(Pace::new(Start {
+        operation: op.name(),
+        quota,
+    }))
 }
 
 impl SdkSageMaker {
@@ -99,7 +102,7 @@ impl SageMaker for SdkSageMaker {
 
 impl SdkSageMaker {
     async fn list(&self, token: Option<&str>) -> Result<Value, SourceError> {
-        const OP: &str = "ListTrainingJobs";
+        const OP: &str = Op::List.name();
         let (config, capture) = self.per_call(&self.rates.list);
         let call = self
             .client
@@ -117,7 +120,7 @@ impl SdkSageMaker {
     }
 
     async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
-        const OP: &str = "DescribeTrainingJob";
+        const OP: &str = Op::Describe.name();
         let (config, capture) = self.per_call(&self.rates.describe);
         let call = self
             .client
@@ -139,7 +142,7 @@ impl SdkSageMaker {
         token: Option<&str>,
         created_by: Option<&str>,
     ) -> Result<Value, SourceError> {
-        const OP: &str = "Search";
+        const OP: &str = Op::Search.name();
         let (config, capture) = self.per_call(&self.rates.search);
         let expression = created_by.map(|at| {
             SearchExpression::builder()
@@ -170,7 +173,7 @@ impl SdkSageMaker {
     }
 
     async fn list_tags(&self, arn: &str, token: Option<&str>) -> Result<Value, SourceError> {
-        const OP: &str = "ListTags";
+        const OP: &str = Op::ListTags.name();
         let (config, capture) = self.per_call(&self.rates.list_tags);
         let call = self
             .client
