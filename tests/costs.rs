@@ -415,6 +415,25 @@ async fn a_sync_reads_prices_when_due_and_a_denied_price_list_is_one_warning() {
         assert_eq!(sync_with_prices(&api, &db, &[], &[]).status.code(), Some(0));
         assert_eq!(api.calls_of("GetProducts"), 2, "{}", db.name());
 
+        // A job of a type with no price, created since they were read: read again, once.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        api.control(
+            "make",
+            json!({"prefix": "new", "count": 1, "first_epoch": now}),
+        );
+        api.control(
+            "set",
+            json!({"name": "new-0000", "status": "Completed",
+                   "extra": {"ResourceConfig": {"InstanceType": "ml.trn1.32xlarge", "InstanceCount": 1}}}),
+        );
+        assert_eq!(sync_with_prices(&api, &db, &[], &[]).status.code(), Some(0));
+        assert_eq!(api.calls_of("GetProducts"), 4, "{}", db.name());
+        assert_eq!(sync_with_prices(&api, &db, &[], &[]).status.code(), Some(0));
+        assert_eq!(api.calls_of("GetProducts"), 4, "{}", db.name());
+
         // After 7 days they are; a Price List that refuses is one warning, the sync's exit
         // unchanged, and the prices stored before stay.
         db.exec("UPDATE price_list_fetch SET fetched_at = '2020-01-01T00:00:00Z'")

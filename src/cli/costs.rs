@@ -143,7 +143,7 @@ async fn sync_prices(opts: &StoreOptions, args: PriceSyncArgs) -> Result<Outcome
     store.close().await;
     stored?;
     for (region, e) in &fetched.failed {
-        if prices::is_denied(e) {
+        if e.is_denied() {
             tracing::warn!(
                 "prices of {region} not read: {e}; these credentials need {}",
                 prices::PERMISSION
@@ -201,7 +201,7 @@ pub async fn run_billing(opts: &StoreOptions, command: BillingCommand) -> Result
     let report = billing::sync(&store, &ce, &months).await;
     store.close().await;
     let report = match report {
-        Err(billing::BillingError::Source(e)) if prices::is_denied(&e) => {
+        Err(billing::BillingError::Source(e)) if e.is_denied() => {
             return Err(e).with_context(|| {
                 format!(
                     "cannot read the bill from Cost Explorer; these credentials need {} (and Cost Explorer enabled for the account)",

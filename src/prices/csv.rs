@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use sea_query::{OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder};
-use sea_query_sqlx::SqlxBinder;
+use sea_query::{OnConflict, Query};
 
-use crate::store::{Backend, Store, StoreError};
+use crate::store::costs::build;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PriceError {
@@ -90,12 +90,10 @@ pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
 pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result<(), StoreError> {
     let mut statements = Vec::new();
     if replace_all {
-        statements.push(
-            Query::delete()
-                .from_table("instance_price")
-                .to_owned()
-                .build_sqlx_for(store.backend()),
-        );
+        statements.push(build(
+            store.backend(),
+            Query::delete().from_table("instance_price"),
+        ));
     }
     for chunk in prices.chunks(1000) {
         let mut insert = Query::insert();
@@ -116,20 +114,7 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
                 .update_column("usd_per_hour")
                 .to_owned(),
         );
-        statements.push(insert.build_sqlx_for(store.backend()));
+        statements.push(build(store.backend(), &insert));
     }
     store.execute_all(statements).await
-}
-
-trait BuildFor {
-    fn build_sqlx_for(&self, backend: Backend) -> (String, sea_query_sqlx::SqlxValues);
-}
-
-impl<S: SqlxBinder> BuildFor for S {
-    fn build_sqlx_for(&self, backend: Backend) -> (String, sea_query_sqlx::SqlxValues) {
-        match backend {
-            Backend::Sqlite => self.build_sqlx(SqliteQueryBuilder),
-            Backend::Postgres => self.build_sqlx(PostgresQueryBuilder),
-        }
-    }
 }

