@@ -66,14 +66,15 @@ fn sources(child: Child) -> String {
 }
 
 /// Postgres: the keys of the jobs written in this batch, with `columns` (none: the keys alone).
-/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it,
-/// every one of the jobs: a re-derivation from `raw` rewrites them all).
+/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at`. Without it, the
+/// rows this transaction wrote: a re-derivation keeps `synced_at`, and leaves the rows whose
+/// derived values did not change as they are.
 fn changed(n: usize, by_run: bool, columns: &str) -> String {
     let backend = Backend::Postgres;
     let run = if by_run {
         format!(" AND synced_at = {}", backend.placeholders(n + 1, 1))
     } else {
-        String::new()
+        " AND xmin = pg_current_xact_id()::xid".to_string()
     };
     let columns = if columns.is_empty() {
         String::new()

@@ -284,3 +284,77 @@ fn meta_sql(backend: Backend) -> String {
         backend.placeholders(1, 1)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{DbUrl, StoreOptions};
+
+    async fn texts(store: &Store, sql: &str) -> Vec<String> {
+        store.fetch(sql, &[]).await.unwrap().texts()
+    }
+
+    /// A re-derivation rewrites the rows whose derived values changed, with their child rows,
+    /// and leaves the others as they are: no new row version, no child rows written again.
+    #[tokio::test]
+    async fn only_rows_whose_derived_values_changed_are_rewritten() {
+        let opts = StoreOptions {
+            url: DbUrl::parse("sqlite::memory:").unwrap(),
+            pg_schema: "aws".into(),
+        };
+        let store = Store::open(&opts).await.unwrap();
+        let flattener = Flattener {
+            redactor: Redactor::default_rules(),
+            arn_context: None,
+            synced_at: time::now(),
+            replace_nul: false,
+        };
+        let jobs: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|name| {
+                let doc = json!({
+                    "TrainingJobName": name,
+                    "TrainingJobArn": format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"),
+                    "TrainingJobStatus": "Completed",
+                    "CreationTime": 1_700_000_000,
+                    "AlgorithmSpecification": {"TrainingInputMode": "File"},
+                    "HyperParameters": {"epochs": "3"},
+                });
+                flattener.flatten(doc).unwrap()
+            })
+            .collect();
+        let statements = Writer::new(Backend::Sqlite).prepare(&jobs).unwrap();
+        store.write(statements).await.unwrap();
+        for sql in [
+            "UPDATE sagemaker_training_job SET algorithm_specification = NULL \
+             WHERE training_job_name = 'a'",
+            "UPDATE sagesync_meta SET value = '1' WHERE key = 'flatten_version'",
+            "CREATE TABLE written (name TEXT)",
+            "CREATE TRIGGER written AFTER UPDATE ON sagemaker_training_job \
+             BEGIN INSERT INTO written VALUES (NEW.training_job_name); END",
+            "CREATE TRIGGER kv_written AFTER INSERT ON sagemaker_training_job_kv \
+             BEGIN INSERT INTO written VALUES ('kv of ' || NEW.training_job_arn); END",
+        ] {
+            store.fetch(sql, &[]).await.unwrap();
+        }
+        store.reflatten().await.unwrap();
+        assert_eq!(
+            texts(&store, "SELECT name FROM written ORDER BY name").await,
+            [
+                "a",
+                "kv of arn:aws:sagemaker:us-east-1:123456789012:training-job/a"
+            ]
+        );
+        assert_eq!(
+            texts(
+                &store,
+                "SELECT algorithm_specification ->> 'TrainingInputMode' \
+                 FROM sagemaker_training_job ORDER BY _key"
+            )
+            .await,
+            ["File"; 2]
+        );
+    }
+}

@@ -180,7 +180,31 @@ impl Writer {
         };
         let mut on_conflict = OnConflict::column("_key");
         on_conflict.update_columns(columns.iter().copied().filter(|n| !kept.contains(n)));
-        if !self.reflatten {
+        if self.reflatten {
+            // A row whose derived values all came out the same is left as it is: no new row
+            // version, and no child rows derived again (see [`children`]).
+            let updated: Vec<&str> = columns
+                .iter()
+                .copied()
+                .filter(|n| !kept.contains(n))
+                .collect();
+            let row = |table: &str| {
+                let cells: Vec<String> = updated
+                    .iter()
+                    .map(|c| format!(r#"{table}."{c}""#))
+                    .collect();
+                format!("({})", cells.join(", "))
+            };
+            let distinct = match self.backend {
+                Backend::Sqlite => "IS NOT",
+                Backend::Postgres => "IS DISTINCT FROM",
+            };
+            on_conflict.action_and_where(Expr::cust(format!(
+                "{} {distinct} {}",
+                row(&format!(r#""{JOB_TABLE}""#)),
+                row(r#""excluded""#)
+            )));
+        } else {
             // A new version, a job back from the deleted, or a described body for a row built
             // from Search; but a Search record never replaces the described body of the same
             // version (LastModifiedTime), whose describe-only members it lacks.
