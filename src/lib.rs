@@ -14,6 +14,7 @@ pub mod log;
 pub mod prices;
 pub mod query;
 pub mod report;
+pub mod scope;
 pub mod source;
 pub mod store;
 pub mod sync;

@@ -107,7 +107,7 @@ fn flattener(replace_nul: bool) -> Flattener {
     Flattener {
         redactor: Redactor::default_rules(),
         arn_context: None,
-        synced_at: sagesync::flatten::time::now(),
+        synced_at: sagesync::flatten::time::Timestamp::now(),
         replace_nul,
     }
 }
@@ -151,7 +151,10 @@ async fn snapshot(store: &Store) -> String {
         ),
     ] {
         let rs = store
-            .fetch(&format!("SELECT * FROM {table} ORDER BY {order}"), &[])
+            .fetch(
+                sagesync::sql!["SELECT * FROM ", table, " ORDER BY ", order],
+                &[],
+            )
             .await
             .expect("read back");
         out.push_str(&format!("{table}: {:?}\n", rs.rows));

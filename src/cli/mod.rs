@@ -386,7 +386,7 @@ async fn run_sync(opts: &StoreOptions, mut args: SyncArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor: args.redact.redactor()?,
         arn_context: None,
-        synced_at: crate::flatten::time::now(),
+        synced_at: crate::flatten::time::Timestamp::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let price_profile = args.profiles.first().cloned();
@@ -459,7 +459,7 @@ fn sync_options(args: &SyncArgs, scopes: &[source::Scope]) -> SyncOptions {
         max_rps: args.max_rps,
         search_first: !args.no_search,
         describe_budget: args.describe_budget,
-        progress: Arc::new(Progress::new(scopes.iter().map(|s| s.label.as_str()))),
+        progress: Arc::new(Progress::new(scopes.iter().map(|s| &s.id))),
     }
 }
 
@@ -470,9 +470,11 @@ fn sync_outcome(reports: &[sync::ScopeReport]) -> Outcome {
     let mut not_enabled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for r in reports {
         if r.not_enabled {
-            let (who, region) = r.label.rsplit_once('@').unwrap_or((&r.label, ""));
-            let account = r.account.as_deref().unwrap_or(who);
-            not_enabled.entry(account).or_default().push(region);
+            let account = r.account.as_deref().unwrap_or(r.scope.who());
+            not_enabled
+                .entry(account)
+                .or_default()
+                .push(r.scope.region());
             continue;
         }
         complete &= r.error.is_none() && r.failed == 0;
@@ -614,7 +616,7 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor,
         arn_context: args.region.zip(args.account_id),
-        synced_at: crate::flatten::time::now(),
+        synced_at: crate::flatten::time::Timestamp::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let (inputs, unreadable) = input::expand(&args.paths);

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use columns::{Column, Kind, Source};
 pub use redact::Redactor;
+use time::Timestamp;
 
 /// One column value of a job, borrowed from its document; the store decides how each type is
 /// written per backend.
@@ -42,7 +43,7 @@ pub struct JobRecord {
     /// Tags as key → value, whatever form they arrived in.
     pub tags: Option<Map<String, Value>>,
     pub doc: Map<String, Value>,
-    pub synced_at: DateTime<Utc>,
+    pub synced_at: Timestamp,
     /// Built from a whole DescribeTrainingJob body, not from a Search record (`{"TrainingJob":
     /// {...}}`), which lacks the members only DescribeTrainingJob returns.
     pub described: bool,
@@ -72,7 +73,7 @@ pub struct Flattener {
     pub redactor: Redactor,
     /// (region, account id) for records that carry a name but no ARN.
     pub arn_context: Option<(String, String)>,
-    pub synced_at: DateTime<Utc>,
+    pub synced_at: Timestamp,
     /// Replace NUL in every string and key by U+FFFD: Postgres text and jsonb cannot hold it.
     pub replace_nul: bool,
 }
@@ -165,9 +166,9 @@ impl JobRecord {
                 .as_ref()
                 .map_or(Cell::Null(Kind::Json), Cell::Object),
             Source::Raw => Cell::Object(&self.doc),
-            Source::SyncedAt => Cell::Time(self.synced_at),
+            Source::SyncedAt => Cell::Time(self.synced_at.as_datetime()),
             Source::DeletedAt => Cell::Null(Kind::Time),
-            Source::DescribedAt if self.described => Cell::Time(self.synced_at),
+            Source::DescribedAt if self.described => Cell::Time(self.synced_at.as_datetime()),
             Source::DescribedAt => Cell::Null(Kind::Time),
         }
     }

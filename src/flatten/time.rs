@@ -7,6 +7,42 @@
 use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 
+/// A point in time as sagesync stores and compares it: UTC, truncated to the millisecond, in the
+/// years 1 to 9999. Shown (and stored in SQLite) in the one text form of [`format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    /// A timestamp member in either wire form (see [`parse`]).
+    pub fn of(value: &Value) -> Option<Self> {
+        parse(value).map(Timestamp)
+    }
+
+    /// A timestamp written as text: sagesync's form, or any ISO-8601 form [`parse`] reads.
+    pub fn parse(text: &str) -> Option<Self> {
+        from_text(text).map(Timestamp)
+    }
+
+    pub fn now() -> Self {
+        Timestamp(now())
+    }
+
+    /// `None` outside the years sagesync stores.
+    pub fn from_datetime(t: DateTime<Utc>) -> Option<Self> {
+        truncate(t).map(Timestamp)
+    }
+
+    pub fn as_datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format(&self.0))
+    }
+}
+
 /// Parses a timestamp member. `None` when the value is not a timestamp in either form.
 pub fn parse(value: &Value) -> Option<DateTime<Utc>> {
     match value {

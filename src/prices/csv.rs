@@ -7,7 +7,7 @@ use std::path::Path;
 
 use sea_query::{OnConflict, Query};
 
-use crate::store::costs::build;
+use crate::store::Sql;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +90,9 @@ pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
 pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result<(), StoreError> {
     let mut statements = Vec::new();
     if replace_all {
-        statements.push(build(
-            store.backend(),
+        statements.push(Sql::sea(
             Query::delete().from_table("instance_price"),
+            store.backend(),
         ));
     }
     for chunk in prices.chunks(1000) {
@@ -114,7 +114,7 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
                 .update_column("usd_per_hour")
                 .to_owned(),
         );
-        statements.push(build(store.backend(), &insert));
+        statements.push(Sql::sea(&insert, store.backend()));
     }
     store.execute_all(statements).await
 }

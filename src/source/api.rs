@@ -19,6 +19,8 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 
 use super::sdk::SdkSageMaker;
 use super::{Failure, SourceError};
+use crate::flatten::time::Timestamp;
+use crate::scope::ScopeId;
 
 /// The SageMaker operations a sync calls, in the order reports list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,16 +140,15 @@ pub struct Api {
 pub struct Summary {
     pub name: String,
     pub arn: String,
-    /// Normalised timestamps, comparable with stored ones.
-    pub creation_time: Option<String>,
-    pub last_modified_time: Option<String>,
+    pub creation_time: Option<Timestamp>,
+    pub last_modified_time: Option<Timestamp>,
     pub status: Option<String>,
 }
 
 impl Api {
-    /// The calls of scope `label` through `client`, at most `max_rps` a second in all.
-    pub fn new(client: Client, label: &str, max_rps: Option<f64>) -> Self {
-        Api::with_source(Arc::new(SdkSageMaker::new(client, label)), max_rps)
+    /// The calls of scope `scope` through `client`, at most `max_rps` a second in all.
+    pub fn new(client: Client, scope: &ScopeId, max_rps: Option<f64>) -> Self {
+        Api::with_source(Arc::new(SdkSageMaker::new(client, scope)), max_rps)
     }
 
     /// The calls of a scope answered by `source`.
@@ -186,8 +187,8 @@ impl Api {
                 Some(Summary {
                     name: s["TrainingJobName"].as_str()?.to_string(),
                     arn: s["TrainingJobArn"].as_str()?.to_string(),
-                    creation_time: normalised(&s["CreationTime"]),
-                    last_modified_time: normalised(&s["LastModifiedTime"]),
+                    creation_time: Timestamp::of(&s["CreationTime"]),
+                    last_modified_time: Timestamp::of(&s["LastModifiedTime"]),
                     status: s["TrainingJobStatus"].as_str().map(str::to_string),
                 })
             })
@@ -246,10 +247,6 @@ fn next_token(body: &Value) -> Option<String> {
         .as_str()
         .filter(|t| !t.is_empty())
         .map(str::to_string)
-}
-
-pub(crate) fn normalised(v: &Value) -> Option<String> {
-    crate::flatten::time::parse(v).map(|t| crate::flatten::time::format(&t))
 }
 
 /// The service's code and message (and the request id AWS support asks for) when it answered,

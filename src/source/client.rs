@@ -13,6 +13,7 @@ use aws_smithy_types::retry::RetrySpec;
 
 use super::SourceError;
 use super::org::{self, OrgOptions};
+use crate::scope::ScopeId;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -31,11 +32,9 @@ pub struct ClientOptions {
 /// One (credentials, region) pair, synced independently of the others.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    /// `profile[+role]@region`, or `account@region` for an organization's account (with
-    /// `profile:` before it for a profile other than the default): shown to people and used to
-    /// key the scope's cursor.
-    pub label: String,
-    pub region: String,
+    /// Who and where: `profile[+role]`, or an organization's `account` (with `profile:` before
+    /// it for a profile other than the default), and the region.
+    pub id: ScopeId,
     /// The account, when known before any call (an organization's account).
     pub account: Option<String>,
     /// The role assumed for this scope, for messages when it cannot be.
@@ -59,10 +58,9 @@ impl Scope {
 #[cfg(test)]
 impl Scope {
     /// A scope of `region` with no credentials, for a sync through an in-process SageMaker.
-    pub fn for_test(label: &str, region: &str) -> Scope {
+    pub fn for_test(who: &str, region: &str) -> Scope {
         Scope {
-            label: label.to_string(),
-            region: region.to_string(),
+            id: ScopeId::new(who, region),
             account: None,
             role_arn: None,
             config: SdkConfig::builder()
@@ -74,9 +72,9 @@ impl Scope {
     }
 }
 
-/// One set of credentials: a label prefix, the account if known, and what to assume.
+/// One set of credentials: who it is in a scope's id, the account if known, and what to assume.
 struct Identity {
-    prefix: String,
+    who: String,
     account: Option<String>,
     role_arn: Option<String>,
     credentials: Option<SharedCredentialsProvider>,
@@ -112,8 +110,7 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
         for id in identities {
             for region in &regions {
                 out.push(Scope {
-                    label: format!("{}@{region}", id.prefix),
-                    region: region.clone(),
+                    id: ScopeId::new(id.who.clone(), region.clone()),
                     account: id.account.clone(),
                     role_arn: id.role_arn.clone(),
                     config: base
@@ -133,7 +130,7 @@ async fn roles(base: &SdkConfig, opts: &ClientOptions, profile: Option<&str>) ->
     let name = profile.unwrap_or("default");
     if opts.role_arns.is_empty() {
         return vec![Identity {
-            prefix: name.to_string(),
+            who: name.to_string(),
             account: None,
             role_arn: None,
             credentials: None,
@@ -142,7 +139,7 @@ async fn roles(base: &SdkConfig, opts: &ClientOptions, profile: Option<&str>) ->
     let mut out = Vec::new();
     for role in &opts.role_arns {
         out.push(Identity {
-            prefix: format!("{name}+{role}"),
+            who: format!("{name}+{role}"),
             account: None,
             role_arn: Some(role.clone()),
             credentials: Some(assume(base, role, None).await),
@@ -169,7 +166,7 @@ async fn members(
             _ => assumed,
         };
         out.push(Identity {
-            prefix: match profile {
+            who: match profile {
                 Some(p) => format!("{p}:{}", m.id),
                 None => m.id.clone(),
             },

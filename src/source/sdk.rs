@@ -19,6 +19,7 @@ use super::SourceError;
 use super::api::{Answer, Op, Request, SageMaker, call_error};
 use super::capture::Capture;
 use super::pace::{Pace, Start};
+use crate::scope::ScopeId;
 
 /// The service, through the SDK: one client per scope, each operation paced on its own.
 pub struct SdkSageMaker {
@@ -40,9 +41,9 @@ struct Rates {
 }
 
 impl Rates {
-    fn new(label: &str) -> Self {
+    fn new(scope: &ScopeId) -> Self {
         Rates {
-            partition: RetryPartition::custom(format!("sagesync {label}"))
+            partition: RetryPartition::custom(format!("sagesync {}", scope.key()))
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
             list: paced(Op::List, 2.0),
@@ -63,10 +64,10 @@ fn paced(op: Op, quota: f64) -> Arc<Pace> {
 }
 
 impl SdkSageMaker {
-    pub fn new(client: Client, label: &str) -> Self {
+    pub fn new(client: Client, scope: &ScopeId) -> Self {
         SdkSageMaker {
             client,
-            rates: Rates::new(label),
+            rates: Rates::new(scope),
         }
     }
 

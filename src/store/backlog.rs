@@ -5,7 +5,10 @@
 use sqlx::FromRow;
 use sqlx::types::Json;
 
-use super::{Backend, Store, StoreError, TimeText};
+use super::{Sql, Store, StoreError};
+use crate::flatten::time::Timestamp;
+use crate::scope::ScopeId;
+use crate::sql;
 
 /// A row built from a Search record, to describe.
 #[derive(Debug, Clone)]
@@ -18,13 +21,13 @@ pub struct Undescribed {
 
 /// Where the backlog's walk stands: after the row of this creation time and ARN.
 #[derive(Debug, Clone, Default)]
-pub struct BacklogPosition(Option<(String, String)>);
+pub struct BacklogPosition(Option<(Timestamp, String)>);
 
 /// How far a first sync's walk over Search has gone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchWalk {
     /// Every job created at or after this time is stored.
-    pub reached: Option<String>,
+    pub reached: Option<Timestamp>,
     pub complete: bool,
 }
 
@@ -33,13 +36,13 @@ struct UndescribedRow {
     training_job_name: Option<String>,
     #[sqlx(rename = "_key")]
     key: String,
-    creation_time: Option<TimeText>,
+    creation_time: Option<Timestamp>,
     search_tags: Option<Json<serde_json::Value>>,
 }
 
 #[derive(FromRow)]
 struct WalkRow {
-    reached: Option<TimeText>,
+    reached: Option<Timestamp>,
     complete: bool,
 }
 
@@ -58,35 +61,39 @@ impl Store {
         from: &mut BacklogPosition,
         limit: u64,
     ) -> Result<Vec<Undescribed>, StoreError> {
-        let (tags, time) = match self.backend() {
-            Backend::Sqlite => ("json_extract(raw, '$.Tags')", "?3"),
-            Backend::Postgres => ("raw->'Tags'", "CAST($3 AS timestamptz)"),
-        };
-        let p = |i| self.placeholders(i, 1);
+        let tags = self.backend().json_member("raw", "Tags");
+        let p = |i| self.param(i);
         let after = match from.0 {
-            Some(_) => format!("AND (creation_time, _key) < ({time}, {})", p(4)),
-            None => String::new(),
+            Some(_) => sql![
+                "AND (creation_time, _key) < (",
+                self.backend().timestamp_param(3),
+                ", ",
+                p(4),
+                ")"
+            ],
+            None => "".into(),
         };
-        let sql = format!(
-            "SELECT training_job_name, _key, creation_time, {tags} AS search_tags \
-             FROM sagemaker_training_job \
-             WHERE region = {} AND account_id = {} AND described_at IS NULL AND deleted_at IS NULL \
-             {after} ORDER BY creation_time DESC, _key DESC LIMIT {limit}",
+        let sql = sql![
+            "SELECT training_job_name, _key, creation_time, ",
+            tags,
+            " AS search_tags FROM sagemaker_training_job WHERE region = ",
             p(1),
+            " AND account_id = ",
             p(2),
-        );
+            " AND described_at IS NULL AND deleted_at IS NULL ",
+            after,
+            " ORDER BY creation_time DESC, _key DESC LIMIT ",
+            Sql::number(i64::try_from(limit).unwrap_or(i64::MAX))
+        ];
         let mut params = vec![Some(region.to_string()), Some(account_id.to_string())];
         if let Some((created, key)) = &from.0 {
-            params.extend([Some(created.clone()), Some(key.clone())]);
+            params.extend([Some(created.to_string()), Some(key.clone())]);
         }
         let rows: Vec<UndescribedRow> = self.fetch_typed(&sql, &params).await?;
         if let Some(last) = rows.last() {
             // A row without a creation time sorts where the database puts NULLs; a Search
             // record always has one.
-            from.0 = last
-                .creation_time
-                .as_ref()
-                .map(|t| (t.0.clone(), last.key.clone()));
+            from.0 = last.creation_time.map(|t| (t, last.key.clone()));
         }
         Ok(rows
             .into_iter()
@@ -105,55 +112,64 @@ impl Store {
         region: &str,
         account_id: &str,
     ) -> Result<u64, StoreError> {
-        let sql = format!(
-            "SELECT count(*) AS n FROM sagemaker_training_job \
-             WHERE region = {} AND account_id = {} AND described_at IS NULL AND deleted_at IS NULL",
-            self.placeholders(1, 1),
-            self.placeholders(2, 1)
-        );
+        let sql = sql![
+            "SELECT count(*) AS n FROM sagemaker_training_job WHERE region = ",
+            self.param(1),
+            " AND account_id = ",
+            self.param(2),
+            " AND described_at IS NULL AND deleted_at IS NULL"
+        ];
         let params = [Some(region.to_string()), Some(account_id.to_string())];
         let rows: Vec<Count> = self.fetch_typed(&sql, &params).await?;
         Ok(rows.first().map_or(0, |r| u64::try_from(r.n).unwrap_or(0)))
     }
 
-    pub async fn search_walk(&self, scope: &str) -> Result<SearchWalk, StoreError> {
-        let sql = format!(
-            "SELECT reached, complete FROM sagesync_search_walk WHERE scope = {}",
-            self.placeholders(1, 1)
-        );
-        let rows: Vec<WalkRow> = self.fetch_typed(&sql, &[Some(scope.to_string())]).await?;
+    pub async fn search_walk(&self, scope: &ScopeId) -> Result<SearchWalk, StoreError> {
+        let sql = sql![
+            "SELECT reached, complete FROM sagesync_search_walk WHERE scope = ",
+            self.param(1)
+        ];
+        let rows: Vec<WalkRow> = self.fetch_typed(&sql, &[Some(scope.key())]).await?;
         Ok(rows
             .into_iter()
             .next()
             .map(|r| SearchWalk {
-                reached: r.reached.map(|t| t.0),
+                reached: r.reached,
                 complete: r.complete,
             })
             .unwrap_or_default())
     }
 
-    pub async fn set_search_walk(&self, scope: &str, walk: &SearchWalk) -> Result<(), StoreError> {
-        let (reached, complete) = match (self.backend(), walk.complete) {
-            (Backend::Sqlite, c) => ("?2", if c { "1" } else { "0" }),
-            (Backend::Postgres, c) => ("CAST($2 AS timestamptz)", if c { "true" } else { "false" }),
-        };
-        let sql = format!(
-            "INSERT INTO sagesync_search_walk (scope, reached, complete) VALUES ({}, {reached}, {complete}) \
-             ON CONFLICT (scope) DO UPDATE SET reached = excluded.reached, complete = excluded.complete",
-            self.placeholders(1, 1)
-        );
-        self.fetch(&sql, &[Some(scope.to_string()), walk.reached.clone()])
-            .await?;
+    pub async fn set_search_walk(
+        &self,
+        scope: &ScopeId,
+        walk: &SearchWalk,
+    ) -> Result<(), StoreError> {
+        let sql = sql![
+            "INSERT INTO sagesync_search_walk (scope, reached, complete) VALUES (",
+            self.param(1),
+            ", ",
+            self.backend().timestamp_param(2),
+            ", ",
+            self.backend().boolean(walk.complete),
+            ") ON CONFLICT (scope) DO UPDATE SET reached = excluded.reached, \
+             complete = excluded.complete"
+        ];
+        self.fetch(
+            &sql,
+            &[Some(scope.key()), walk.reached.map(|t| t.to_string())],
+        )
+        .await?;
         Ok(())
     }
 
     /// Once the scope's first sync is complete, its walk over Search is of no more use.
-    pub async fn clear_search_walk(&self, scope: &str) -> Result<(), StoreError> {
-        let sql = format!(
-            "DELETE FROM sagesync_search_walk WHERE scope = {}",
-            self.placeholders(1, 1)
-        );
-        self.fetch(&sql, &[Some(scope.to_string())]).await?;
+    pub async fn clear_search_walk(&self, scope: &ScopeId) -> Result<(), StoreError> {
+        let sql = sql![
+            "DELETE FROM sagesync_search_walk WHERE scope = ",
+            self.param(1)
+        ];
+        self.fetch(&sql, &[Some(scope.key())]).await?;
         Ok(())
     }
 }

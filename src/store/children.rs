@@ -14,8 +14,11 @@
 //! (BENCHMARKS.md). The store installs the triggers this module renders whenever the stored ones
 //! differ, so they always match the running binary.
 
-use super::Backend;
+use const_format::formatcp;
+
+use super::{Backend, Sql};
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE, METRIC_TABLE, TRANSITION_TABLE, USAGE_TABLE};
+use crate::sql;
 
 /// A child table of the job table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,15 +56,15 @@ const USAGE_COMMON: [&str; 9] = [
 ];
 
 /// The job columns each child table is derived from.
-fn sources(child: Child) -> String {
+fn sources(child: Child) -> Sql {
     match child {
-        Child::Kv => "hyper_parameters, environment, tags".to_string(),
-        Child::Metric => "final_metric_data_list".to_string(),
-        Child::Usage => format!(
-            "{}, billable_time_in_seconds, resource_config, warm_pool_status",
-            USAGE_COMMON.join(", ")
-        ),
-        Child::Transition => "secondary_status_transitions".to_string(),
+        Child::Kv => "hyper_parameters, environment, tags".into(),
+        Child::Metric => "final_metric_data_list".into(),
+        Child::Usage => sql![
+            Sql::join(USAGE_COMMON, ", "),
+            ", billable_time_in_seconds, resource_config, warm_pool_status"
+        ],
+        Child::Transition => "secondary_status_transitions".into(),
     }
 }
 
@@ -69,175 +72,231 @@ fn sources(child: Child) -> String {
 /// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at`. Without it, the
 /// rows this transaction wrote: a re-derivation keeps `synced_at`, and leaves the rows whose
 /// derived values did not change as they are.
-fn changed(n: usize, by_run: bool, columns: &str) -> String {
+fn changed(n: usize, by_run: bool, columns: Option<Sql>) -> Sql {
     let backend = Backend::Postgres;
     let run = if by_run {
-        format!(" AND synced_at = {}", backend.placeholders(n + 1, 1))
+        sql![" AND synced_at = ", Sql::placeholder(backend, n + 1)]
     } else {
-        " AND xmin = pg_current_xact_id()::xid".to_string()
+        " AND xmin = pg_current_xact_id()::xid".into()
     };
-    let columns = if columns.is_empty() {
-        String::new()
-    } else {
-        format!(", {columns}")
+    let columns = match columns {
+        Some(c) => sql![", ", c],
+        None => "".into(),
     };
-    format!(
-        "SELECT _key{columns} FROM {JOB_TABLE} WHERE _key IN ({}){run}",
-        backend.placeholders(1, n),
-    )
+    sql![
+        "SELECT _key",
+        columns,
+        formatcp!(" FROM {JOB_TABLE} WHERE _key IN ("),
+        Sql::placeholders(backend, 1, n),
+        ")",
+        run
+    ]
 }
 
 /// Postgres: removes the child rows of the jobs written in this batch.
-pub fn delete(child: Child, n: usize, by_run: bool) -> String {
-    let table = child.table();
-    format!(
-        "DELETE FROM {table} WHERE training_job_arn IN ({})",
-        changed(n, by_run, "")
-    )
+pub fn delete(child: Child, n: usize, by_run: bool) -> Sql {
+    sql![
+        "DELETE FROM ",
+        child.table(),
+        " WHERE training_job_arn IN (",
+        changed(n, by_run, None),
+        ")"
+    ]
 }
 
 /// Postgres: inserts the child rows of the jobs written in this batch.
-pub fn insert(child: Child, n: usize, by_run: bool) -> String {
-    let c = changed(n, by_run, &sources(child));
-    let common = USAGE_COMMON.join(", ");
+pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
+    let c = sql![
+        "WITH c AS (",
+        changed(n, by_run, Some(sources(child))),
+        ") "
+    ];
+    let common = Sql::join(USAGE_COMMON, ", ");
     let warm = pg_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
     let volume = pg_number("resource_config", "VolumeSizeInGB");
     match child {
-        Child::Kv => format!(
-            "WITH c AS ({c}) INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
-             SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
-             UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
-             UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
-        ),
-        Child::Metric => format!(
-            "WITH c AS ({c}) INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
-             SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
-             (e->>'Timestamp')::timestamptz \
-             FROM c, jsonb_array_elements(c.final_metric_data_list) e"
-        ),
+        Child::Kv => sql![
+            c,
+            formatcp!(
+                "INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
+                 SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
+                 UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
+                 UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
+            )
+        ],
+        Child::Metric => sql![
+            c,
+            formatcp!(
+                "INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
+                 SELECT c._key, coalesce(e->>'MetricName', ''), (e->>'Value')::double precision, \
+                 (e->>'Timestamp')::timestamptz \
+                 FROM c, jsonb_array_elements(c.final_metric_data_list) e"
+            )
+        ],
         // A job of one instance type is one group: resource_config itself.
-        Child::Usage => format!(
-            "WITH c AS ({c}) INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
-             instance_type, instance_count, billable_instance_seconds, seq, month, \
-             warm_pool_instance_seconds, storage_gb_seconds) \
-             SELECT c._key, {common}, \
-             g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
+        Child::Usage => sql![
+            c,
+            formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
+            &common,
+            ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
+             seq, month, warm_pool_instance_seconds, storage_gb_seconds) \
+             SELECT c._key, ",
+            &common,
+            ", g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
              coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0), \
              CASE WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 THEN g.seq ELSE 0 END, \
              to_char(coalesce(training_start_time, creation_time) AT TIME ZONE 'UTC', 'YYYY-MM'), \
-             coalesce((g.e->>'InstanceCount')::bigint, 0) * {warm}, \
-             coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0) * {volume} \
-             FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
+             coalesce((g.e->>'InstanceCount')::bigint, 0) * ",
+            warm,
+            ", coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0) * ",
+            volume,
+            " FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
              WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
              THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
              WITH ORDINALITY AS g(e, seq)"
-        ),
-        Child::Transition => format!(
-            "WITH c AS ({c}) INSERT INTO {TRANSITION_TABLE} \
-             (training_job_arn, seq, status, start_time, end_time, status_message) \
-             SELECT c._key, t.seq, t.e->>'Status', (t.e->>'StartTime')::timestamptz, \
-             (t.e->>'EndTime')::timestamptz, t.e->>'StatusMessage' \
-             FROM c, jsonb_array_elements(c.secondary_status_transitions) WITH ORDINALITY AS t(e, seq)"
-        ),
+        ],
+        Child::Transition => sql![
+            c,
+            formatcp!(
+                "INSERT INTO {TRANSITION_TABLE} \
+                 (training_job_arn, seq, status, start_time, end_time, status_message) \
+                 SELECT c._key, t.seq, t.e->>'Status', (t.e->>'StartTime')::timestamptz, \
+                 (t.e->>'EndTime')::timestamptz, t.e->>'StatusMessage' \
+                 FROM c, jsonb_array_elements(c.secondary_status_transitions) WITH ORDINALITY AS t(e, seq)"
+            )
+        ],
     }
 }
 
 /// Postgres: a whole-number member of a JSON column, 0 when missing or not a number (the
 /// flattener keeps these objects as the API sent them).
-fn pg_number(column: &str, member: &str) -> String {
-    format!(
-        "CASE WHEN jsonb_typeof({column}->'{member}') = 'number' \
-         THEN ({column}->>'{member}')::numeric::bigint ELSE 0 END"
-    )
+fn pg_number(column: &'static str, member: &'static str) -> Sql {
+    sql![
+        "CASE WHEN jsonb_typeof(",
+        column,
+        "->'",
+        member,
+        "') = 'number' THEN (",
+        column,
+        "->>'",
+        member,
+        "')::numeric::bigint ELSE 0 END"
+    ]
 }
 
 /// SQLite: as [`pg_number`], of the job row a trigger fired for.
-fn sqlite_number(column: &str, member: &str) -> String {
-    format!(
-        "CASE WHEN json_type(NEW.{column}, '$.{member}') IN ('integer', 'real') \
-         THEN CAST(json_extract(NEW.{column}, '$.{member}') AS INTEGER) ELSE 0 END"
-    )
+fn sqlite_number(column: &'static str, member: &'static str) -> Sql {
+    sql![
+        "CASE WHEN json_type(NEW.",
+        column,
+        ", '$.",
+        member,
+        "') IN ('integer', 'real') \
+         THEN CAST(json_extract(NEW.",
+        column,
+        ", '$.",
+        member,
+        "') AS INTEGER) ELSE 0 END"
+    ]
 }
 
 /// SQLite: the triggers (name, `CREATE TRIGGER` text) that derive a job's child rows when the
 /// job is inserted, or updated with a new `raw` (a changed job, a re-derivation). Marking a job
 /// deleted sets `deleted_at` alone and leaves them be.
-pub fn sqlite_triggers() -> [(&'static str, String); 2] {
-    let inserts: String = CHILDREN.iter().map(|c| sqlite_insert(*c) + "; ").collect();
-    let deletes: String = CHILDREN
-        .iter()
-        .map(|c| {
-            format!(
-                "DELETE FROM {} WHERE training_job_arn = OLD._key; ",
-                c.table()
-            )
-        })
-        .collect();
+pub fn sqlite_triggers() -> [(&'static str, Sql); 2] {
+    let inserts = Sql::concat(CHILDREN.iter().map(|c| sql![sqlite_insert(*c), "; "]));
+    let deletes = Sql::concat(CHILDREN.iter().map(|c| {
+        sql![
+            "DELETE FROM ",
+            c.table(),
+            " WHERE training_job_arn = OLD._key; "
+        ]
+    }));
     [
         (
             "sagesync_children_on_insert",
-            format!(
-                "CREATE TRIGGER sagesync_children_on_insert AFTER INSERT ON {JOB_TABLE} \
-                 BEGIN {inserts}END"
-            ),
+            sql![
+                formatcp!(
+                    "CREATE TRIGGER sagesync_children_on_insert AFTER INSERT ON {JOB_TABLE} BEGIN "
+                ),
+                &inserts,
+                "END"
+            ],
         ),
         (
             "sagesync_children_on_update",
-            format!(
-                "CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON {JOB_TABLE} \
-                 BEGIN {deletes}{inserts}END"
-            ),
+            sql![
+                formatcp!(
+                    "CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON {JOB_TABLE} BEGIN "
+                ),
+                deletes,
+                inserts,
+                "END"
+            ],
         ),
     ]
 }
 
 /// SQLite: inserts one table's child rows of the job a trigger fired for (`NEW`).
-fn sqlite_insert(child: Child) -> String {
+fn sqlite_insert(child: Child) -> Sql {
     match child {
-        Child::Kv => format!(
+        Child::Kv => formatcp!(
             "INSERT INTO {KV_TABLE} (training_job_arn, kind, key, value) \
              SELECT NEW._key, 'hyper_parameters', e.key, e.value FROM json_each(NEW.hyper_parameters) e \
              UNION ALL SELECT NEW._key, 'environment', e.key, e.value FROM json_each(NEW.environment) e \
              UNION ALL SELECT NEW._key, 'tags', e.key, e.value FROM json_each(NEW.tags) e"
-        ),
-        Child::Metric => format!(
+        )
+        .into(),
+        Child::Metric => formatcp!(
             "INSERT INTO {METRIC_TABLE} (training_job_arn, metric_name, value, timestamp) \
              SELECT NEW._key, coalesce(json_extract(e.value, '$.MetricName'), ''), \
              json_extract(e.value, '$.Value'), json_extract(e.value, '$.Timestamp') \
              FROM json_each(NEW.final_metric_data_list) e"
-        ),
+        )
+        .into(),
         // A job of one instance type is one group: resource_config itself.
         Child::Usage => {
-            let common = USAGE_COMMON.join(", ");
-            let new_common = USAGE_COMMON.map(|c| format!("NEW.{c}")).join(", ");
+            let common = Sql::join(USAGE_COMMON, ", ");
+            let new_common = Sql::join(USAGE_COMMON.map(|c| sql!["NEW.", c]), ", ");
             let groups = "json_array_length(NEW.resource_config, '$.InstanceGroups') > 0";
             let warm = sqlite_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
             let volume = sqlite_number("resource_config", "VolumeSizeInGB");
             let count = "coalesce(json_extract(g.value, '$.InstanceCount'), 0)";
-            format!(
-                "INSERT INTO {USAGE_TABLE} (training_job_arn, {common}, instance_group_name, \
-                 instance_type, instance_count, billable_instance_seconds, seq, month, \
-                 warm_pool_instance_seconds, storage_gb_seconds) \
-                 SELECT NEW._key, {new_common}, \
-                 json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
+            sql![
+                formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
+                common,
+                ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
+                 seq, month, warm_pool_instance_seconds, storage_gb_seconds) SELECT NEW._key, ",
+                new_common,
+                ", json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
                  json_extract(g.value, '$.InstanceCount'), \
                  coalesce(NEW.billable_time_in_seconds, 0) * coalesce(json_extract(g.value, '$.InstanceCount'), 0), \
-                 CASE WHEN {groups} THEN g.key + 1 ELSE 0 END, \
-                 substr(coalesce(NEW.training_start_time, NEW.creation_time), 1, 7), \
-                 {count} * {warm}, coalesce(NEW.billable_time_in_seconds, 0) * {count} * {volume} \
-                 FROM json_each(CASE WHEN {groups} \
-                 THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
+                 CASE WHEN ",
+                groups,
+                " THEN g.key + 1 ELSE 0 END, \
+                 substr(coalesce(NEW.training_start_time, NEW.creation_time), 1, 7), ",
+                count,
+                " * ",
+                warm,
+                ", coalesce(NEW.billable_time_in_seconds, 0) * ",
+                count,
+                " * ",
+                volume,
+                " FROM json_each(CASE WHEN ",
+                groups,
+                " THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
                  ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"
-            )
+            ]
         }
-        Child::Transition => format!(
+        Child::Transition => formatcp!(
             "INSERT INTO {TRANSITION_TABLE} \
              (training_job_arn, seq, status, start_time, end_time, status_message) \
              SELECT NEW._key, e.key + 1, json_extract(e.value, '$.Status'), json_extract(e.value, '$.StartTime'), \
              json_extract(e.value, '$.EndTime'), json_extract(e.value, '$.StatusMessage') \
              FROM json_each(NEW.secondary_status_transitions) e"
-        ),
+        )
+        .into(),
     }
 }

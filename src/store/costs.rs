@@ -4,12 +4,12 @@
 //! run leaves what was stored before it.
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder};
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use super::read::Out;
-use super::{Backend, Store, StoreError};
+use super::{Backend, Sql, Store, StoreError};
 use crate::flatten::offer::{Component, ListedPrice};
+use crate::sql;
 
 /// One region's prices as read from the Price List in one run.
 #[derive(Debug, Clone)]
@@ -51,14 +51,6 @@ fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
     match backend {
         Backend::Sqlite => Expr::val(crate::flatten::time::format(t)),
         Backend::Postgres => Expr::val(*t),
-    }
-}
-
-/// A sea-query statement as SQL and bound values for `backend`.
-pub(crate) fn build<S: SqlxBinder>(backend: Backend, statement: &S) -> (String, SqlxValues) {
-    match backend {
-        Backend::Sqlite => statement.build_sqlx(SqliteQueryBuilder),
-        Backend::Postgres => statement.build_sqlx(PostgresQueryBuilder),
     }
 }
 
@@ -122,7 +114,7 @@ impl Store {
                         .update_columns(["usd_per_hour", "sku", "effective_date", "fetched_at"])
                         .to_owned(),
                 );
-                statements.push(build(backend, &training));
+                statements.push(Sql::sea(&training, backend));
             }
             if any_storage {
                 storage.on_conflict(
@@ -130,7 +122,7 @@ impl Store {
                         .update_columns(["usd_per_gb_month", "sku", "effective_date", "fetched_at"])
                         .to_owned(),
                 );
-                statements.push(build(backend, &storage));
+                statements.push(Sql::sea(&storage, backend));
             }
             let products = i64::try_from(r.products).unwrap_or(i64::MAX);
             let fetch = Query::insert()
@@ -144,7 +136,7 @@ impl Store {
                         .to_owned(),
                 )
                 .to_owned();
-            statements.push(build(backend, &fetch));
+            statements.push(Sql::sea(&fetch, backend));
         }
         self.execute_all(statements).await
     }
@@ -153,18 +145,17 @@ impl Store {
     /// with an instance type that has no price (Price List or CSV) and a job created since the
     /// region was last read.
     pub async fn price_regions_due(&self, stale: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        let (stale_param, fetch_month) = match self.backend() {
-            Backend::Sqlite => ("?1", "substr(f.fetched_at, 1, 7)"),
-            Backend::Postgres => (
-                "$1::timestamptz",
-                "to_char(f.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM')",
-            ),
-        };
-        let sql = PRICES_DUE
-            .replace("{stale}", stale_param)
-            .replace("{fetch_month}", fetch_month);
+        let fetch_month = self.backend().month_of("f.fetched_at");
+        let [head, middle, tail] = PRICES_DUE;
+        let sql = sql![
+            head,
+            self.backend().timestamp_param(1),
+            middle,
+            fetch_month,
+            tail
+        ];
         let stale = crate::flatten::time::format(&stale);
-        Ok(self.fetch(&sql, &[Some(stale)]).await?.texts())
+        Ok(self.fetch(sql, &[Some(stale)]).await?.texts())
     }
 
     /// The regions the inventory holds jobs in.
@@ -182,11 +173,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let backend = self.backend();
         let at = time_value(backend, &fetched_at);
-        let mut statements = vec![build(
-            backend,
+        let mut statements = vec![Sql::sea(
             Query::delete()
                 .from_table("billed_usage")
                 .and_where(Expr::col("month").is_in(months.iter().cloned())),
+            backend,
         )];
         for chunk in rows.chunks(1000) {
             let mut insert = Query::insert();
@@ -216,27 +207,26 @@ impl Store {
                     ])
                     .map_err(built)?;
             }
-            statements.push(build(backend, &insert));
+            statements.push(Sql::sea(&insert, backend));
         }
         self.execute_all(statements).await
     }
 
     /// How many prices each source holds, and the Price List's age.
     pub async fn price_sources(&self) -> Result<Vec<PriceSource>, StoreError> {
-        let text_time = match self.backend() {
-            Backend::Sqlite => "fetched_at",
-            Backend::Postgres => {
-                "to_char(fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
-        };
+        let text_time = self.backend().time_text("fetched_at");
         let csv = self
             .fetch("SELECT count(*) FROM instance_price", &[])
             .await?;
         let listed = self
             .fetch(
-                &format!(
-                    "SELECT count(*), min({text_time}), max({text_time}) FROM price_list_training"
-                ),
+                sql![
+                    "SELECT count(*), min(",
+                    &text_time,
+                    "), max(",
+                    text_time,
+                    ") FROM price_list_training"
+                ],
                 &[],
             )
             .await?;
@@ -273,7 +263,11 @@ impl Store {
 /// times only for the unpriced types, and only in the months since the region was read: a job
 /// created since then started since then (0.3 s at a million jobs on SQLite, where taking the
 /// newest creation time of every type first read the whole table: 2.3 s).
-const PRICES_DUE: &str = "\
+///
+/// In three pieces around what each dialect writes its own way: the `stale` time and the
+/// month of the last read.
+const PRICES_DUE: [&str; 3] = [
+    "\
 WITH pairs AS (
     SELECT region, instance_type
     FROM sagemaker_training_job_instance_usage
@@ -284,12 +278,15 @@ SELECT DISTINCT p.region
 FROM pairs p
 LEFT JOIN price_list_fetch f ON f.region = p.region
 WHERE f.region IS NULL
-   OR f.fetched_at < {stale}
+   OR f.fetched_at < ",
+    "
    OR (NOT EXISTS (SELECT 1 FROM price_list_training t
                    WHERE t.region = p.region AND t.instance_type = p.instance_type)
        AND NOT EXISTS (SELECT 1 FROM instance_price c
                        WHERE c.instance_type = p.instance_type AND c.region IN (p.region, '*'))
        AND EXISTS (SELECT 1 FROM sagemaker_training_job_instance_usage u
-                   WHERE u.month >= {fetch_month} AND u.region = p.region
+                   WHERE u.month >= ",
+    " AND u.region = p.region
                      AND u.instance_type = p.instance_type AND u.creation_time > f.fetched_at))
-ORDER BY 1";
+ORDER BY 1",
+];

@@ -8,6 +8,7 @@ use std::fs::{File, TryLockError};
 use sqlx::Connection;
 
 use super::{Store, StoreError};
+use crate::scope::ScopeId;
 
 /// A SQLite database's sync lock, held while a sync runs; dropping it releases the lock.
 pub enum SyncLock {
@@ -66,15 +67,16 @@ pub enum ScopeLocks {
 /// A scope this process holds. `Waited` was claimed with `--wait` on a connection of its own,
 /// so that waiting for it blocks no other claim.
 pub enum Claim {
-    Shared(String),
+    Shared(ScopeId),
     Waited(sqlx::PgConnection),
     Whole,
 }
 
-/// The advisory lock key of one scope: the schema and the scope's label, hashed (FNV-1a: eight
+/// The advisory lock key of one scope: the schema and the scope's key, hashed (FNV-1a: eight
 /// bytes, stable across versions and platforms, which std's hashers do not promise).
-fn scope_key(schema: &str, label: &str) -> i64 {
-    let bytes = schema.bytes().chain([0]).chain(label.bytes());
+fn scope_key(schema: &str, scope: &ScopeId) -> i64 {
+    let key = scope.key();
+    let bytes = schema.bytes().chain([0]).chain(key.bytes());
     bytes.fold(0xcbf29ce484222325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
     }) as i64
@@ -110,25 +112,25 @@ impl Store {
 
 impl ScopeLocks {
     /// Claims the scope unless another worker holds it (`Ok(None)`).
-    pub async fn try_claim(&self, label: &str) -> Result<Option<Claim>, StoreError> {
+    pub async fn try_claim(&self, scope: &ScopeId) -> Result<Option<Claim>, StoreError> {
         let Self::Postgres { conn, schema, .. } = self else {
             return Ok(Some(Claim::Whole));
         };
         let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-            .bind(scope_key(schema, label))
+            .bind(scope_key(schema, scope))
             .fetch_one(&mut *conn.lock().await)
             .await?;
-        Ok(locked.then(|| Claim::Shared(label.to_string())))
+        Ok(locked.then(|| Claim::Shared(scope.clone())))
     }
 
     /// Waits until no other worker holds the scope, then claims it (`--wait`).
-    pub async fn claim_waiting(&self, label: &str) -> Result<Claim, StoreError> {
+    pub async fn claim_waiting(&self, scope: &ScopeId) -> Result<Claim, StoreError> {
         let Self::Postgres { pool, schema, .. } = self else {
             return Ok(Claim::Whole);
         };
         let mut own = pool.acquire().await?.detach();
         sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(scope_key(schema, label))
+            .bind(scope_key(schema, scope))
             .execute(&mut own)
             .await?;
         Ok(Claim::Waited(own))
@@ -137,9 +139,9 @@ impl ScopeLocks {
     /// Lets the scope go, for another worker or the next run.
     pub async fn release(&self, claim: Claim) -> Result<(), StoreError> {
         match (self, claim) {
-            (Self::Postgres { conn, schema, .. }, Claim::Shared(label)) => {
+            (Self::Postgres { conn, schema, .. }, Claim::Shared(scope)) => {
                 sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(scope_key(schema, &label))
+                    .bind(scope_key(schema, &scope))
                     .execute(&mut *conn.lock().await)
                     .await?;
             }
@@ -150,11 +152,11 @@ impl ScopeLocks {
     }
 
     /// The worker holding a scope, as it named itself (`host:pid`), when the server says.
-    pub async fn holder(&self, label: &str) -> Option<String> {
+    pub async fn holder(&self, scope: &ScopeId) -> Option<String> {
         let Self::Postgres { conn, schema, .. } = self else {
             return None;
         };
-        let key = scope_key(schema, label);
+        let key = scope_key(schema, scope);
         // A bigint advisory key shows in pg_locks as its two halves, objsubid 1.
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \

@@ -12,12 +12,17 @@ mod postgres;
 pub mod read;
 mod read_only;
 mod reflatten;
+pub mod sql;
 mod sqlite;
 mod sync_state;
 pub mod url;
 pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
+
+use crate::flatten::time::Timestamp;
+
+pub use sql::Sql;
 
 pub use backlog::{BacklogPosition, SearchWalk, Undescribed};
 pub use lock::{Claim, ScopeLocks, SyncLock, worker_name};
@@ -228,11 +233,11 @@ impl Store {
     /// Runs sea-query statements in one transaction.
     pub async fn execute_all(
         &self,
-        statements: Vec<(String, sea_query_sqlx::SqlxValues)>,
+        statements: Vec<(Sql, sea_query_sqlx::SqlxValues)>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         for (sql, values) in statements {
-            let sql = sqlx::AssertSqlSafe(sql);
+            let sql = sql.into_sqlx();
             match &mut tx {
                 Tx::Sqlite(t) => {
                     sqlx::query_with(sql, values).execute(&mut **t).await?;
@@ -253,35 +258,31 @@ impl Store {
     }
 }
 
-/// A timestamp column read as sagesync's one text form (`2024-03-01T18:15:30.123Z`) on either
-/// backend: SQLite stores that text, Postgres a timestamptz.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimeText(pub String);
-
-impl sqlx::Type<sqlx::Sqlite> for TimeText {
+/// A timestamp column read on either backend: SQLite stores sagesync's text form
+/// (`2024-03-01T18:15:30.123Z`), Postgres a timestamptz.
+impl sqlx::Type<sqlx::Sqlite> for Timestamp {
     fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
         <String as sqlx::Type<sqlx::Sqlite>>::type_info()
     }
 }
 
-impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for TimeText {
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for Timestamp {
     fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(TimeText(<String as sqlx::Decode<sqlx::Sqlite>>::decode(
-            value,
-        )?))
+        let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+        Timestamp::parse(text).ok_or_else(|| "a stored timestamp is not one sagesync wrote".into())
     }
 }
 
-impl sqlx::Type<sqlx::Postgres> for TimeText {
+impl sqlx::Type<sqlx::Postgres> for Timestamp {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
         <chrono::DateTime<chrono::Utc> as sqlx::Type<sqlx::Postgres>>::type_info()
     }
 }
 
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for TimeText {
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Timestamp {
     fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         let t = <chrono::DateTime<chrono::Utc> as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-        Ok(TimeText(crate::flatten::time::format(&t)))
+        Timestamp::from_datetime(t).ok_or_else(|| "a stored timestamp is out of range".into())
     }
 }
 
@@ -320,10 +321,10 @@ impl Store {
     /// Runs `sql` with text parameters and reads each row into `T` by column name.
     pub async fn fetch_typed<T: Typed>(
         &self,
-        sql: &str,
+        sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<Vec<T>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let sql = sql.into().into_sqlx();
         Ok(match self {
             Store::Sqlite(pool) => {
                 let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
@@ -348,10 +349,10 @@ impl Tx {
     /// [`Store::fetch_typed`] inside this transaction.
     pub async fn fetch_all<T: Typed>(
         &mut self,
-        sql: &str,
+        sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<Vec<T>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let sql = sql.into().into_sqlx();
         Ok(match self {
             Tx::Sqlite(tx) => {
                 let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
@@ -367,7 +368,7 @@ impl Tx {
     pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
         let mismatch = || StoreError::Build("statement prepared for the other backend".into());
         for st in statements {
-            let sql = sqlx::AssertSqlSafe(st.sql);
+            let sql = st.sql.into_sqlx();
             match self {
                 Tx::Sqlite(tx) => {
                     let args = st.args.into_sqlite().ok_or_else(mismatch)?;
@@ -385,10 +386,10 @@ impl Tx {
     /// Runs one statement with text parameters.
     pub async fn execute(
         &mut self,
-        sql: &str,
+        sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<(), StoreError> {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let sql = sql.into().into_sqlx();
         match self {
             Tx::Sqlite(tx) => {
                 let q = sqlx::query_with(sql, text_args::<sqlx::Sqlite>(params)?);

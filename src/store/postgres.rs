@@ -7,7 +7,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-use super::{DbUrl, StoreError};
+use super::{DbUrl, Sql, StoreError};
+use crate::sql;
 
 /// How long to keep trying an unreachable server before giving up with an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,16 +36,14 @@ pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
             )))
         })?
         .map_err(connect_err)?;
-    let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+    let create = sql!["CREATE SCHEMA IF NOT EXISTS ", Sql::ident(schema)];
     // Two first runs at once can race on CREATE SCHEMA; the loser finds it there on a retry.
-    if sqlx::query(sqlx::AssertSqlSafe(create.clone()))
+    if sqlx::query(create.clone().into_sqlx())
         .execute(&mut admin)
         .await
         .is_err()
     {
-        sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(create.into_sqlx()).execute(&mut admin).await?;
     }
     admin.close().await.ok();
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
 
+use super::sql::Sql;
 use super::{Store, StoreError, text_args};
 use crate::flatten::columns::{COLUMNS, Kind};
 use crate::flatten::time;
@@ -61,10 +62,10 @@ impl Store {
     /// Runs `sql` with `params` bound in order as text (NULL for `None`).
     pub async fn fetch(
         &self,
-        sql: &str,
+        sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<ResultSet, StoreError> {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let sql = sql.into().into_sqlx();
         match self {
             Store::Sqlite(pool) => {
                 let q = sqlx::query_with(sql, text_args::<sqlx::Sqlite>(params)?);

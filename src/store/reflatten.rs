@@ -11,9 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::{Backend, Store, StoreError, Tx, Writer};
+use const_format::formatcp;
+
+use super::{Backend, Sql, Store, StoreError, Tx, Writer};
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE};
 use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor, time};
+use crate::sql;
 
 /// Rows re-derived per transaction.
 const BATCH: usize = 500;
@@ -47,7 +50,7 @@ impl Store {
         let flattener = Flattener {
             redactor: Redactor::default_rules(),
             arn_context: None,
-            synced_at: time::now(),
+            synced_at: time::Timestamp::now(),
             replace_nul: self.backend() == Backend::Postgres,
         };
         let mut writer = Writer::reflatten(self.backend());
@@ -67,14 +70,14 @@ impl Store {
                 break;
             }
             let after = tx.meta(AFTER).await?.unwrap_or_default();
-            let raw = match self.backend() {
-                Backend::Sqlite => "raw",
-                Backend::Postgres => "raw::text AS raw",
-            };
-            let sql = format!(
-                "SELECT _key, {raw} FROM {JOB_TABLE} WHERE _key > {} ORDER BY _key LIMIT {BATCH}",
-                self.backend().placeholders(1, 1)
-            );
+            let raw = self.backend().json_text("raw");
+            let sql = sql![
+                "SELECT _key, ",
+                raw,
+                formatcp!(" FROM {JOB_TABLE} WHERE _key > "),
+                Sql::placeholder(self.backend(), 1),
+                formatcp!(" ORDER BY _key LIMIT {BATCH}")
+            ];
             let rows: Vec<StoredRaw> = tx.fetch_all(&sql, &[Some(after)]).await?;
             let Some(last) = rows.last().map(|r| r.key.clone()) else {
                 tx.set_meta(VERSION, Some(&FLATTEN_VERSION.to_string()))
@@ -139,7 +142,7 @@ impl Store {
             n: i64,
         }
         let counted: Vec<Count> = self
-            .fetch_typed(&format!("SELECT count(*) AS n FROM {JOB_TABLE}"), &[])
+            .fetch_typed(formatcp!("SELECT count(*) AS n FROM {JOB_TABLE}"), &[])
             .await?;
         let total = counted.first().map_or(0, |c| c.n.max(0) as u64);
         let bar = ProgressBar::new(total).with_message("re-deriving stored rows from raw");
@@ -200,9 +203,11 @@ impl Store {
                     );
                     return Ok(());
                 }
-                for table in [JOB_TABLE, KV_TABLE] {
-                    let sql = format!("VACUUM FULL {table}");
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+                for sql in [
+                    formatcp!("VACUUM FULL {JOB_TABLE}"),
+                    formatcp!("VACUUM FULL {KV_TABLE}"),
+                ] {
+                    sqlx::query(sql).execute(pool).await?;
                 }
             }
         }
@@ -260,15 +265,16 @@ impl Tx {
 
     /// Sets `key`, or removes it when `value` is `None`.
     async fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
-        let p = |i| self.backend().placeholders(i, 1);
+        let p = |i| Sql::placeholder(self.backend(), i);
         let sql = match value {
-            Some(_) => format!(
-                "INSERT INTO sagesync_meta (key, value) VALUES ({}, {}) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            Some(_) => sql![
+                "INSERT INTO sagesync_meta (key, value) VALUES (",
                 p(1),
-                p(2)
-            ),
-            None => format!("DELETE FROM sagesync_meta WHERE key = {}", p(1)),
+                ", ",
+                p(2),
+                ") ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ],
+            None => sql!["DELETE FROM sagesync_meta WHERE key = ", p(1)],
         };
         let mut params = vec![Some(key.to_string())];
         if let Some(v) = value {
@@ -278,11 +284,11 @@ impl Tx {
     }
 }
 
-fn meta_sql(backend: Backend) -> String {
-    format!(
-        "SELECT value FROM sagesync_meta WHERE key = {}",
-        backend.placeholders(1, 1)
-    )
+fn meta_sql(backend: Backend) -> Sql {
+    sql![
+        "SELECT value FROM sagesync_meta WHERE key = ",
+        Sql::placeholder(backend, 1)
+    ]
 }
 
 #[cfg(test)]
@@ -292,7 +298,7 @@ mod tests {
     use super::*;
     use crate::store::{DbUrl, StoreOptions};
 
-    async fn texts(store: &Store, sql: &str) -> Vec<String> {
+    async fn texts(store: &Store, sql: &'static str) -> Vec<String> {
         store.fetch(sql, &[]).await.unwrap().texts()
     }
 
@@ -308,7 +314,7 @@ mod tests {
         let flattener = Flattener {
             redactor: Redactor::default_rules(),
             arn_context: None,
-            synced_at: time::now(),
+            synced_at: time::Timestamp::now(),
             replace_nul: false,
         };
         let jobs: Vec<_> = ["a", "b"]

@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{DbUrl, StoreError, children};
+use crate::sql;
 
 pub async fn connect(url: &DbUrl) -> Result<SqlitePool, StoreError> {
     let connect_err = |cause| StoreError::Connect {
@@ -81,20 +82,16 @@ pub async fn install_triggers(pool: &SqlitePool) -> Result<(), StoreError> {
     .await?;
     let current = wanted
         .iter()
-        .all(|(name, sql)| stored.iter().any(|(n, s)| n == name && s == sql));
+        .all(|(name, sql)| stored.iter().any(|(n, s)| n == name && s == sql.as_str()));
     if current {
         return Ok(());
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    for (name, sql) in &wanted {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP TRIGGER IF EXISTS {name}"
-        )))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+    for (name, sql) in wanted {
+        sqlx::query(sql!["DROP TRIGGER IF EXISTS ", name].into_sqlx())
             .execute(&mut *tx)
             .await?;
+        sqlx::query(sql.into_sqlx()).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

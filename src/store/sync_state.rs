@@ -6,16 +6,21 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
-use super::{Backend, Store, StoreError, TimeText, children};
+use const_format::formatcp;
+
+use super::{Backend, Sql, Store, StoreError, children};
 use crate::flatten::columns::{JOB_TABLE, USAGE_TABLE};
+use crate::flatten::time::Timestamp;
+use crate::scope::ScopeId;
+use crate::sql;
 
 /// A scope's cursor: the newest creation time a completed sync listed, and the scope's account;
 /// read back with when and by which worker it was last completed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cursor {
-    pub newest_creation_time: Option<String>,
+    pub newest_creation_time: Option<Timestamp>,
     pub account_id: Option<String>,
-    pub updated_at: Option<String>,
+    pub updated_at: Option<Timestamp>,
     pub worker: Option<String>,
 }
 
@@ -23,7 +28,7 @@ pub struct Cursor {
 struct StoredVersion {
     #[sqlx(rename = "_key")]
     key: String,
-    last_modified_time: Option<TimeText>,
+    last_modified_time: Option<Timestamp>,
     training_job_status: Option<String>,
 }
 
@@ -40,9 +45,9 @@ struct Key {
 
 #[derive(FromRow)]
 struct StoredCursor {
-    newest_creation_time: Option<TimeText>,
+    newest_creation_time: Option<Timestamp>,
     account_id: Option<String>,
-    updated_at: Option<TimeText>,
+    updated_at: Option<Timestamp>,
     worker: Option<String>,
 }
 
@@ -54,26 +59,30 @@ struct RawAndTags {
 }
 
 impl Store {
-    pub(super) fn placeholders(&self, from: usize, n: usize) -> String {
-        self.backend().placeholders(from, n)
+    pub(super) fn placeholders(&self, from: usize, n: usize) -> Sql {
+        Sql::placeholders(self.backend(), from, n)
+    }
+
+    pub(super) fn param(&self, i: usize) -> Sql {
+        Sql::placeholder(self.backend(), i)
     }
 
     /// (last_modified_time, training_job_status) of those of `arns` that are stored.
     pub async fn stored_versions(
         &self,
         arns: &[String],
-    ) -> Result<HashMap<String, (Option<String>, Option<String>)>, StoreError> {
+    ) -> Result<HashMap<String, (Option<Timestamp>, Option<String>)>, StoreError> {
         let mut out = HashMap::new();
         for chunk in arns.chunks(500) {
-            let sql = format!(
+            let sql = sql![
                 "SELECT _key, last_modified_time, training_job_status FROM sagemaker_training_job \
-                 WHERE _key IN ({}) AND deleted_at IS NULL",
-                self.placeholders(1, chunk.len())
-            );
+                 WHERE _key IN (",
+                self.placeholders(1, chunk.len()),
+                ") AND deleted_at IS NULL"
+            ];
             let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
             for row in self.fetch_typed::<StoredVersion>(&sql, &params).await? {
-                let lm = row.last_modified_time.map(|t| t.0);
-                out.insert(row.key, (lm, row.training_job_status));
+                out.insert(row.key, (row.last_modified_time, row.training_job_status));
             }
         }
         Ok(out)
@@ -86,7 +95,7 @@ impl Store {
         &self,
         region: &str,
         account_id: &str,
-        synced_before: &str,
+        synced_before: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let sql = match self.backend() {
             Backend::Sqlite => {
@@ -121,19 +130,20 @@ impl Store {
             .collect())
     }
 
-    pub async fn cursor(&self, scope: &str) -> Result<Cursor, StoreError> {
-        let sql = format!(
-            "SELECT newest_creation_time, account_id, updated_at, worker FROM sagesync_cursor WHERE scope = {}",
-            self.placeholders(1, 1)
-        );
-        let rows: Vec<StoredCursor> = self.fetch_typed(&sql, &[Some(scope.to_string())]).await?;
+    pub async fn cursor(&self, scope: &ScopeId) -> Result<Cursor, StoreError> {
+        let sql = sql![
+            "SELECT newest_creation_time, account_id, updated_at, worker FROM sagesync_cursor \
+             WHERE scope = ",
+            self.param(1)
+        ];
+        let rows: Vec<StoredCursor> = self.fetch_typed(&sql, &[Some(scope.key())]).await?;
         Ok(rows
             .into_iter()
             .next()
             .map(|r| Cursor {
-                newest_creation_time: r.newest_creation_time.map(|t| t.0),
+                newest_creation_time: r.newest_creation_time,
                 account_id: r.account_id,
-                updated_at: r.updated_at.map(|t| t.0),
+                updated_at: r.updated_at,
                 worker: r.worker,
             })
             .unwrap_or_default())
@@ -141,28 +151,29 @@ impl Store {
 
     pub async fn set_cursor(
         &self,
-        scope: &str,
+        scope: &ScopeId,
         cursor: &Cursor,
-        now: &str,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
-        let sql = match self.backend() {
-            Backend::Sqlite => {
-                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at, worker) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET account_id = excluded.account_id, \
-                 newest_creation_time = excluded.newest_creation_time, updated_at = excluded.updated_at, \
-                 worker = excluded.worker"
-            }
-            Backend::Postgres => {
-                "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at, worker) \
-                 VALUES ($1, $2, CAST($3 AS timestamptz), CAST($4 AS timestamptz), $5) ON CONFLICT (scope) DO UPDATE \
-                 SET account_id = excluded.account_id, newest_creation_time = excluded.newest_creation_time, \
-                 updated_at = excluded.updated_at, worker = excluded.worker"
-            }
-        };
+        let b = self.backend();
+        let sql = sql![
+            "INSERT INTO sagesync_cursor (scope, account_id, newest_creation_time, updated_at, \
+             worker) VALUES (",
+            self.placeholders(1, 2),
+            ", ",
+            b.timestamp_param(3),
+            ", ",
+            b.timestamp_param(4),
+            ", ",
+            self.param(5),
+            ") ON CONFLICT (scope) DO UPDATE SET account_id = excluded.account_id, \
+             newest_creation_time = excluded.newest_creation_time, \
+             updated_at = excluded.updated_at, worker = excluded.worker"
+        ];
         let params = [
-            Some(scope.to_string()),
+            Some(scope.key()),
             cursor.account_id.clone(),
-            cursor.newest_creation_time.clone(),
+            cursor.newest_creation_time.map(|t| t.to_string()),
             Some(now.to_string()),
             Some(super::lock::worker_name()),
         ];
@@ -174,10 +185,11 @@ impl Store {
     pub async fn arns_of(&self, names: &[String]) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for chunk in names.chunks(500) {
-            let sql = format!(
-                "SELECT _key FROM sagemaker_training_job WHERE training_job_name IN ({})",
-                self.placeholders(1, chunk.len())
-            );
+            let sql = sql![
+                "SELECT _key FROM sagemaker_training_job WHERE training_job_name IN (",
+                self.placeholders(1, chunk.len()),
+                ")"
+            ];
             let params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
             let rows: Vec<Key> = self.fetch_typed(&sql, &params).await?;
             out.extend(rows.into_iter().map(|r| r.key));
@@ -186,21 +198,26 @@ impl Store {
     }
 
     /// Marks jobs the API no longer returns.
-    pub async fn mark_deleted(&self, arns: &[String], now: &str) -> Result<(), StoreError> {
+    pub async fn mark_deleted(&self, arns: &[String], now: Timestamp) -> Result<(), StoreError> {
         for chunk in arns.chunks(500) {
-            let stamp = match self.backend() {
-                Backend::Sqlite => "?1",
-                Backend::Postgres => "CAST($1 AS timestamptz)",
-            };
+            let stamp = self.backend().timestamp_param(1);
             let keys = self.placeholders(2, chunk.len());
             let mut params = vec![Some(now.to_string())];
             params.extend(chunk.iter().cloned().map(Some));
             // The usage rows first: a job is marked only once its usage rows are, so a run killed
             // in between leaves the job unmarked and the next settle marks both.
             for (table, key) in [(USAGE_TABLE, "training_job_arn"), (JOB_TABLE, "_key")] {
-                let sql = format!(
-                    "UPDATE {table} SET deleted_at = {stamp} WHERE {key} IN ({keys}) AND deleted_at IS NULL"
-                );
+                let sql = sql![
+                    "UPDATE ",
+                    table,
+                    " SET deleted_at = ",
+                    &stamp,
+                    " WHERE ",
+                    key,
+                    " IN (",
+                    &keys,
+                    ") AND deleted_at IS NULL"
+                ];
                 self.fetch(&sql, &params).await?;
             }
         }
@@ -223,31 +240,22 @@ pub enum Missing {
 }
 
 impl Store {
-    pub async fn clear_seen(&self, scope: &str) -> Result<(), StoreError> {
-        let sql = format!(
-            "DELETE FROM sagesync_seen WHERE scope = {}",
-            self.placeholders(1, 1)
-        );
-        self.fetch(&sql, &[Some(scope.to_string())]).await?;
+    pub async fn clear_seen(&self, scope: &ScopeId) -> Result<(), StoreError> {
+        let sql = sql!["DELETE FROM sagesync_seen WHERE scope = ", self.param(1)];
+        self.fetch(&sql, &[Some(scope.key())]).await?;
         Ok(())
     }
 
-    pub async fn add_seen(&self, scope: &str, arns: &[String]) -> Result<(), StoreError> {
+    pub async fn add_seen(&self, scope: &ScopeId, arns: &[String]) -> Result<(), StoreError> {
         for chunk in arns.chunks(500) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "({}, {})",
-                        self.placeholders(1, 1),
-                        self.placeholders(i + 2, 1)
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO sagesync_seen (scope, training_job_arn) VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            );
-            let mut params = vec![Some(scope.to_string())];
+            let rows =
+                (0..chunk.len()).map(|i| sql!["(", self.param(1), ", ", self.param(i + 2), ")"]);
+            let sql = sql![
+                "INSERT INTO sagesync_seen (scope, training_job_arn) VALUES ",
+                Sql::join(rows, ", "),
+                " ON CONFLICT DO NOTHING"
+            ];
+            let mut params = vec![Some(scope.key())];
             params.extend(chunk.iter().cloned().map(Some));
             self.fetch(&sql, &params).await?;
         }
@@ -258,30 +266,33 @@ impl Store {
     /// scope's account and region that the listing did not return. Returns how many.
     pub async fn settle_missing(
         &self,
-        scope: &str,
-        region: &str,
+        scope: &ScopeId,
         account_id: &str,
         how: Missing,
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let p = |i| self.placeholders(i, 1);
+        let p = |i| self.param(i);
         // Marking skips jobs already marked; pruning takes them too.
         let unmarked = if how == Missing::Mark {
             "AND deleted_at IS NULL"
         } else {
             ""
         };
-        let missing = format!(
-            "SELECT _key FROM sagemaker_training_job WHERE region = {} AND account_id = {} {unmarked} \
-             AND _key NOT IN (SELECT training_job_arn FROM sagesync_seen WHERE scope = {})",
+        let missing = sql![
+            "SELECT _key FROM sagemaker_training_job WHERE region = ",
             p(1),
+            " AND account_id = ",
             p(2),
-            p(3)
-        );
+            " ",
+            unmarked,
+            " AND _key NOT IN (SELECT training_job_arn FROM sagesync_seen WHERE scope = ",
+            p(3),
+            ")"
+        ];
         let params = vec![
-            Some(region.to_string()),
+            Some(scope.region().to_string()),
             Some(account_id.to_string()),
-            Some(scope.to_string()),
+            Some(scope.key()),
         ];
         let rows: Vec<Key> = self.fetch_typed(&missing, &params).await?;
         let arns: Vec<String> = rows.into_iter().map(|r| r.key).collect();
@@ -294,12 +305,21 @@ impl Store {
                     // A job and its child rows go together, or not at all.
                     let mut tx = self.begin().await?;
                     for child in children::CHILDREN {
-                        let table = child.table();
-                        let sql = format!("DELETE FROM {table} WHERE training_job_arn IN ({list})");
-                        tx.execute(&sql, &keys).await?;
+                        let sql = sql![
+                            "DELETE FROM ",
+                            child.table(),
+                            " WHERE training_job_arn IN (",
+                            &list,
+                            ")"
+                        ];
+                        tx.execute(sql, &keys).await?;
                     }
-                    let sql = format!("DELETE FROM {JOB_TABLE} WHERE _key IN ({list})");
-                    tx.execute(&sql, &keys).await?;
+                    let sql = sql![
+                        formatcp!("DELETE FROM {JOB_TABLE} WHERE _key IN ("),
+                        list,
+                        ")"
+                    ];
+                    tx.execute(sql, &keys).await?;
                     tx.commit().await?;
                 }
             }
@@ -313,10 +333,11 @@ impl Store {
         &self,
         arn: &str,
     ) -> Result<Option<(serde_json::Value, serde_json::Value, bool)>, StoreError> {
-        let sql = format!(
-            "SELECT raw, tags, described_at IS NOT NULL AS described FROM sagemaker_training_job WHERE _key = {}",
-            self.placeholders(1, 1)
-        );
+        let sql = sql![
+            "SELECT raw, tags, described_at IS NOT NULL AS described FROM sagemaker_training_job \
+             WHERE _key = ",
+            self.param(1)
+        ];
         let rows: Vec<RawAndTags> = self.fetch_typed(&sql, &[Some(arn.to_string())]).await?;
         Ok(rows.into_iter().next().map(|r| {
             let tags = r.tags.map_or(serde_json::Value::Null, |t| t.0);

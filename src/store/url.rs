@@ -10,19 +10,6 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// `n` bind placeholders numbered from `from`, comma-separated, in this backend's syntax.
-    pub(crate) fn placeholders(self, from: usize, n: usize) -> String {
-        let p: Vec<String> = (from..from + n)
-            .map(|i| match self {
-                Backend::Sqlite => format!("?{i}"),
-                Backend::Postgres => format!("${i}"),
-            })
-            .collect();
-        p.join(", ")
-    }
-}
-
 /// A database URL whose backend is known.
 #[derive(Clone)]
 pub struct DbUrl {

@@ -13,25 +13,22 @@
 //! one into the driver's arguments.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_query::{
-    Expr, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value as SqValue,
-};
+use sea_query::{BinOper, Expr, ExprTrait, OnConflict, Query, Value as SqValue};
 use serde_json::{Map, Value};
 use sqlx::Arguments;
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::types::Json;
 
-use super::{Backend, StoreError, children};
+use super::{Backend, Sql, StoreError, children};
 use crate::flatten::columns::{COLUMNS, JOB_TABLE, Kind};
 use crate::flatten::{Cell, JobRecord, time};
 
 /// One SQL statement with its bound values.
 pub struct Statement {
-    pub sql: Arc<str>,
+    pub sql: Sql,
     pub args: Args,
 }
 
@@ -48,7 +45,7 @@ pub struct Writer {
     /// Re-deriving stored rows from their own `raw`: every row is rewritten, keeping its
     /// `synced_at` and `deleted_at`, since the mapping changed and `raw` may not have.
     reflatten: bool,
-    sql: HashMap<(Shape, usize), Arc<str>>,
+    sql: HashMap<(Shape, usize), Sql>,
 }
 
 impl Writer {
@@ -99,7 +96,7 @@ impl Writer {
                 args.text(Some(key));
             }
             if !self.reflatten {
-                args.time(Some(synced_at));
+                args.time(Some(synced_at.as_datetime()));
             }
             if let Some(e) = args.take_error() {
                 return Err(StoreError::Build(e));
@@ -147,16 +144,16 @@ impl Writer {
         Ok(())
     }
 
-    fn sql(&mut self, shape: Shape, rows: usize) -> Result<Arc<str>, StoreError> {
+    fn sql(&mut self, shape: Shape, rows: usize) -> Result<Sql, StoreError> {
         if let Some(sql) = self.sql.get(&(shape, rows)) {
             return Ok(sql.clone());
         }
-        let sql: Arc<str> = self.render(shape, rows)?.into();
+        let sql = self.render(shape, rows)?;
         self.sql.insert((shape, rows), sql.clone());
         Ok(sql)
     }
 
-    fn render(&self, shape: Shape, rows: usize) -> Result<String, StoreError> {
+    fn render(&self, shape: Shape, rows: usize) -> Result<Sql, StoreError> {
         match shape {
             Shape::DeleteChildren(child) => {
                 return Ok(children::delete(child, rows, !self.reflatten));
@@ -180,48 +177,39 @@ impl Writer {
         };
         let mut on_conflict = OnConflict::column("_key");
         on_conflict.update_columns(columns.iter().copied().filter(|n| !kept.contains(n)));
+        let t = |c: &'static str| Expr::col((JOB_TABLE, c));
+        let x = |c: &'static str| Expr::col(("excluded", c));
         if self.reflatten {
             // A row whose derived values all came out the same is left as it is: no new row
             // version, and no child rows derived again (see [`children`]).
-            let updated: Vec<&str> = columns
-                .iter()
-                .copied()
-                .filter(|n| !kept.contains(n))
-                .collect();
-            let row = |table: &str| {
-                let cells: Vec<String> = updated
-                    .iter()
-                    .map(|c| format!(r#"{table}."{c}""#))
-                    .collect();
-                format!("({})", cells.join(", "))
-            };
+            let updated = || columns.iter().copied().filter(|n| !kept.contains(n));
             let distinct = match self.backend {
                 Backend::Sqlite => "IS NOT",
                 Backend::Postgres => "IS DISTINCT FROM",
             };
-            on_conflict.action_and_where(Expr::cust(format!(
-                "{} {distinct} {}",
-                row(&format!(r#""{JOB_TABLE}""#)),
-                row(r#""excluded""#)
-            )));
+            on_conflict.action_and_where(
+                Expr::tuple(updated().map(t))
+                    .binary(BinOper::Custom(distinct), Expr::tuple(updated().map(x))),
+            );
         } else {
             // A new version, a job back from the deleted, or a described body for a row built
             // from Search; but a Search record never replaces the described body of the same
             // version (LastModifiedTime), whose describe-only members it lacks.
-            let (t, x) = (format!(r#""{JOB_TABLE}""#), r#""excluded""#);
-            on_conflict.action_and_where(Expr::cust(format!(
-                r#"({t}."raw" <> {x}."raw" OR {t}."deleted_at" IS NOT NULL
-                    OR ({t}."described_at" IS NULL AND {x}."described_at" IS NOT NULL))
-                 AND NOT ({x}."described_at" IS NULL AND {t}."described_at" IS NOT NULL
-                    AND {t}."deleted_at" IS NULL
-                    AND {t}."last_modified_time" = {x}."last_modified_time")"#
-            )));
+            let newer = t("raw")
+                .ne(x("raw"))
+                .or(t("deleted_at").is_not_null())
+                .or(t("described_at")
+                    .is_null()
+                    .and(x("described_at").is_not_null()));
+            let search_over_described = x("described_at")
+                .is_null()
+                .and(t("described_at").is_not_null())
+                .and(t("deleted_at").is_null())
+                .and(t("last_modified_time").eq(x("last_modified_time")));
+            on_conflict.action_and_where(newer.and(search_over_described.not()));
         }
         stmt.on_conflict(on_conflict);
-        Ok(match self.backend {
-            Backend::Sqlite => stmt.build(SqliteQueryBuilder).0,
-            Backend::Postgres => stmt.build(PostgresQueryBuilder).0,
-        })
+        Ok(Sql::sea_text(&stmt, self.backend))
     }
 }
 
@@ -380,13 +368,17 @@ mod tests {
         let sql = pg
             .sql(Shape::DeleteChildren(children::Child::Kv), 2)
             .unwrap();
-        assert!(sql.contains("_key IN ($1, $2) AND synced_at = $3"), "{sql}");
+        assert!(
+            sql.as_str().contains("_key IN ($1, $2) AND synced_at = $3"),
+            "{sql}"
+        );
         let mut lite = Writer::new(Backend::Sqlite);
         let sql = lite.sql(Shape::UpsertJobs, 1).unwrap();
         assert!(
-            sql.contains("ON CONFLICT") && sql.contains(r#""raw" <> "excluded"."raw""#),
+            sql.as_str().contains("ON CONFLICT")
+                && sql.as_str().contains(r#""raw" <> "excluded"."raw""#),
             "{sql}"
         );
-        assert_eq!(sql.matches('?').count(), COLUMNS.len());
+        assert_eq!(sql.as_str().matches('?').count(), COLUMNS.len());
     }
 }

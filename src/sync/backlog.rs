@@ -20,8 +20,8 @@ use tokio::sync::watch;
 use super::tags::SearchTags;
 use super::worker::Worker;
 use super::{ScopeError, ScopeReport, ScopeRun, SyncOptions};
-use crate::flatten::time;
-use crate::source::api::normalised;
+use crate::flatten::time::Timestamp;
+use crate::scope::ScopeId;
 use crate::source::{Failure, Scope, SourceError};
 use crate::store::{BacklogPosition, SearchWalk, Store};
 
@@ -35,12 +35,12 @@ impl ScopeRun<'_> {
         &mut self,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let label = self.scope.label.clone();
+        let id = self.scope.id.clone();
         let started = std::time::Instant::now();
-        let mut walk = self.store.search_walk(&label).await?;
+        let mut walk = self.store.search_walk(&id).await?;
         // Whole seconds only, so one second more: jobs of the second a page ended in may not
         // all be stored yet. What comes twice is stored once.
-        let created_by = walk.reached.as_deref().and_then(whole_second_after);
+        let created_by = walk.reached.and_then(whole_second_after);
         let api = self.api.clone();
         let fetch = |token| {
             let (api, created_by) = (api.clone(), created_by.clone());
@@ -68,13 +68,13 @@ impl ScopeRun<'_> {
             previous = self
                 .store_search_page(items, &previous, &mut walk, report)
                 .await?;
-            self.store.set_search_walk(&label, &walk).await?;
+            self.store.set_search_walk(&id, &walk).await?;
             self.fed();
         }
         if walk.complete && report.searched > 0 {
             // The moment a big account becomes queryable (bench/backlog.sh reads it).
             tracing::info!(
-                "{label}: every job Search returned is stored ({} in {:.1}s); describes complete the rows",
+                "{id}: every job Search returned is stored ({} in {:.1}s); describes complete the rows",
                 report.searched,
                 started.elapsed().as_secs_f64()
             );
@@ -92,7 +92,7 @@ impl ScopeRun<'_> {
         }
         tracing::warn!(
             "{}: {e}; every job is described instead, and tags come from ListTags",
-            self.scope.label
+            self.scope.id
         );
         self.search = SearchTags::off();
         Ok(())
@@ -111,8 +111,8 @@ impl ScopeRun<'_> {
         let mut fresh = Vec::new();
         for item in items {
             let job = &item["TrainingJob"];
-            if let Some(created) = normalised(&job["CreationTime"])
-                && walk.reached.as_ref().is_none_or(|r| &created < r)
+            if let Some(created) = Timestamp::of(&job["CreationTime"])
+                && walk.reached.is_none_or(|r| created < r)
             {
                 walk.reached = Some(created);
             }
@@ -152,7 +152,7 @@ impl<'a> Backlog<'a> {
         scope: &'a Scope,
         opts: &SyncOptions,
         worker: Worker<'a>,
-        label: &str,
+        id: &ScopeId,
     ) -> Self {
         Backlog {
             store,
@@ -160,7 +160,7 @@ impl<'a> Backlog<'a> {
             budget: opts.describe_budget.unwrap_or(u64::MAX),
             worker,
             from: BacklogPosition::default(),
-            report: ScopeReport::new(label),
+            report: ScopeReport::new(id),
         }
     }
 
@@ -177,7 +177,7 @@ impl<'a> Backlog<'a> {
             let rows = match &account {
                 Some(account) => {
                     let n = self.budget.min(CHUNK);
-                    let region = self.scope.region.as_str();
+                    let region = self.scope.id.region();
                     self.store
                         .undescribed(region, account, &mut self.from, n)
                         .await?
@@ -210,7 +210,7 @@ impl<'a> Backlog<'a> {
         while fed.changed().await.is_ok() {}
         let account = fed.borrow().clone();
         if let Some(account) = account {
-            let region = self.scope.region.as_str();
+            let region = self.scope.id.region();
             self.report.incomplete = self.store.count_undescribed(region, &account).await?;
         }
         Ok(self.report)
@@ -218,8 +218,8 @@ impl<'a> Backlog<'a> {
 }
 
 /// The whole second after `t`, as Search filters take it: `YYYY-mm-ddTHH:MM:SS`, UTC, no zone.
-fn whole_second_after(t: &str) -> Option<String> {
-    let t = time::parse(&Value::String(t.to_string()))?;
+fn whole_second_after(t: Timestamp) -> Option<String> {
+    let t = t.as_datetime();
     let second = t.duration_trunc(TimeDelta::seconds(1)).ok()? + TimeDelta::seconds(1);
     Some(second.format("%Y-%m-%dT%H:%M:%S").to_string())
 }
@@ -230,14 +230,15 @@ mod tests {
 
     #[test]
     fn search_filters_take_the_next_whole_second() {
+        let after = |t| Timestamp::parse(t).and_then(whole_second_after);
         assert_eq!(
-            whole_second_after("2026-11-23T10:00:00.250Z").as_deref(),
+            after("2026-11-23T10:00:00.250Z").as_deref(),
             Some("2026-11-23T10:00:01")
         );
         assert_eq!(
-            whole_second_after("2026-11-23T23:59:59Z").as_deref(),
+            after("2026-11-23T23:59:59Z").as_deref(),
             Some("2026-11-24T00:00:00")
         );
-        assert_eq!(whole_second_after("not a time"), None);
+        assert_eq!(after("not a time"), None);
     }
 }

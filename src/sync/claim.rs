@@ -33,6 +33,8 @@ pub async fn sync_all(
     let mut waiting = false;
     let mut tasks = JoinSet::new();
     let mut reports = Vec::new();
+    // Which scope each task syncs, to name it should the task fail.
+    let mut running = std::collections::HashMap::new();
     loop {
         while tasks.len() < limit {
             let Some(scope) = queue.pop_front() else {
@@ -42,15 +44,15 @@ pub async fn sync_all(
             let claim = if waiting {
                 None
             } else {
-                match locks.try_claim(&scope.label).await {
+                match locks.try_claim(&scope.id).await {
                     Ok(Some(claim)) => Some(claim),
                     Ok(None) => {
                         held.push(scope);
                         continue;
                     }
                     Err(e) => {
-                        opts.progress.of(&scope.label).done();
-                        reports.push(ScopeReport::stopped(&scope.label, e.to_string()));
+                        opts.progress.of(&scope.id).done();
+                        reports.push(ScopeReport::stopped(&scope.id, e.to_string()));
                         continue;
                     }
                 }
@@ -61,11 +63,13 @@ pub async fn sync_all(
                 opts.clone(),
                 locks.clone(),
             );
-            let span = tracing::info_span!("scope", scope = %scope.label);
-            tasks.spawn(
+            let span = tracing::info_span!("scope", scope = %scope.id);
+            let id = scope.id.clone();
+            let task = tasks.spawn(
                 async move { claimed(&store, scope, &flattener, &opts, &locks, claim).await }
                     .instrument(span),
             );
+            running.insert(task.id(), id);
         }
         if tasks.is_empty() {
             if !held.is_empty() && !retried {
@@ -80,10 +84,14 @@ pub async fn sync_all(
             }
             break;
         }
-        if let Some(done) = tasks.join_next().await {
-            reports.push(done.unwrap_or_else(|e| {
-                ScopeReport::stopped("", format!("the scope's task failed: {e}"))
-            }));
+        if let Some(done) = tasks.join_next_with_id().await {
+            reports.push(match done {
+                Ok((_, report)) => report,
+                Err(e) => {
+                    let scope = running.remove(&e.id()).unwrap_or_default();
+                    ScopeReport::stopped(&scope, format!("the scope's task failed: {e}"))
+                }
+            });
             retried = false;
             if queue.is_empty() {
                 queue.extend(held.drain(..));
@@ -91,13 +99,13 @@ pub async fn sync_all(
         }
     }
     for scope in held {
-        opts.progress.of(&scope.label).done();
+        opts.progress.of(&scope.id).done();
         reports.push(ScopeReport {
-            elsewhere: Some(Elsewhere::Held(locks.holder(&scope.label).await)),
-            ..ScopeReport::new(&scope.label)
+            elsewhere: Some(Elsewhere::Held(locks.holder(&scope.id).await)),
+            ..ScopeReport::new(&scope.id)
         });
     }
-    reports.sort_by(|a, b| a.label.cmp(&b.label));
+    reports.sort_by_key(|r| r.scope.label());
     reports
 }
 
@@ -112,15 +120,15 @@ async fn claimed(
 ) -> ScopeReport {
     let claim = match claim {
         Some(claim) => claim,
-        None => match locks.claim_waiting(&scope.label).await {
+        None => match locks.claim_waiting(&scope.id).await {
             Ok(claim) => claim,
-            Err(e) => return ScopeReport::stopped(&scope.label, e.to_string()),
+            Err(e) => return ScopeReport::stopped(&scope.id, e.to_string()),
         },
     };
     let report = sync_scope(store, scope, flattener, opts).await;
     if let Err(e) = locks.release(claim).await {
         // The server releases it anyway when this worker's connection closes.
-        tracing::warn!(scope = %report.label, "cannot release the scope's lock: {e}");
+        tracing::warn!(scope = %report.scope, "cannot release the scope's lock: {e}");
     }
     report
 }

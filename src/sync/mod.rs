@@ -12,8 +12,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
-
 mod backlog;
 mod claim;
 mod progress;
@@ -23,7 +21,8 @@ mod tags;
 mod tests;
 mod worker;
 
-use crate::flatten::{Flattener, time};
+use crate::flatten::Flattener;
+use crate::flatten::time::Timestamp;
 use crate::source::api::Summary;
 use crate::source::{Api, Failure, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
@@ -114,7 +113,7 @@ async fn sync_scope(
     flattener: &Flattener,
     opts: &SyncOptions,
 ) -> ScopeReport {
-    let api = Api::new(scope.client(), &scope.label, opts.max_rps);
+    let api = Api::new(scope.client(), &scope.id, opts.max_rps);
     sync_scope_with(store, &scope, &api, flattener, opts).await
 }
 
@@ -127,7 +126,7 @@ async fn sync_scope_with(
     opts: &SyncOptions,
 ) -> ScopeReport {
     let started = Instant::now();
-    let mut report = ScopeReport::new(&scope.label);
+    let mut report = ScopeReport::new(&scope.id);
     report.account = scope.account.clone();
     if let Err(e) = run_scope(store, scope, api, flattener, opts, &mut report).await {
         // Nothing came back from the scope: neither the listing nor Search (which a first sync
@@ -142,7 +141,7 @@ async fn sync_scope_with(
             });
         }
     }
-    opts.progress.of(&scope.label).done();
+    opts.progress.of(&scope.id).done();
     report.calls = api.calls.snapshot();
     report.elapsed = started.elapsed();
     report
@@ -158,15 +157,15 @@ async fn run_scope(
     opts: &SyncOptions,
     report: &mut ScopeReport,
 ) -> Result<(), ScopeError> {
-    let cursor = store.cursor(&scope.label).await?;
+    let cursor = store.cursor(&scope.id).await?;
     if let Some(done) = done_elsewhere(&cursor, flattener, opts) {
         report.elsewhere = Some(done);
         return Ok(());
     }
-    let counts = opts.progress.of(&scope.label);
+    let counts = opts.progress.of(&scope.id);
     let (feed, fed) = watch::channel(cursor.account_id.clone());
     let worker = Worker::new(store, api, flattener, opts, counts.clone());
-    let backlog = Backlog::new(store, scope, opts, worker.alongside(), &report.label);
+    let backlog = Backlog::new(store, scope, opts, worker.alongside(), &report.scope);
     let mut run = ScopeRun {
         store,
         scope,
@@ -187,8 +186,8 @@ async fn run_scope(
     if moved {
         // Stamped again now that the describes alongside are done too: a worker that waited
         // for this scope, and started before this moment, must find it synced and skip it.
-        let now = time::format(&time::now());
-        store.set_cursor(&scope.label, &run.next, &now).await?;
+        let now = Timestamp::now();
+        store.set_cursor(&scope.id, &run.next, now).await?;
     }
     Ok(())
 }
@@ -200,22 +199,19 @@ fn done_elsewhere(
     flattener: &Flattener,
     opts: &SyncOptions,
 ) -> Option<Elsewhere> {
-    let at = cursor.updated_at.as_deref()?;
-    let completed = time::parse(&Value::String(at.to_string()))?;
+    let completed = cursor.updated_at?;
     (opts.full.is_none() && completed >= flattener.synced_at).then(|| Elsewhere::Done {
         worker: cursor.worker.clone(),
-        at: at.to_string(),
+        at: completed.to_string(),
     })
 }
 
 /// Where the listing may stop: an hour before the newest creation time the last complete sync
 /// saw, for jobs whose creation was not yet visible then.
-fn stop_before(cursor: &crate::store::Cursor) -> Option<String> {
+fn stop_before(cursor: &crate::store::Cursor) -> Option<Timestamp> {
     cursor
         .newest_creation_time
-        .as_deref()
-        .and_then(|c| time::parse(&Value::String(c.to_string())))
-        .map(|c| time::format(&(c - OVERLAP)))
+        .and_then(|c| Timestamp::from_datetime(c.as_datetime() - OVERLAP))
 }
 
 /// The state of one scope's sync while it walks the listing.
@@ -224,7 +220,7 @@ struct ScopeRun<'a> {
     scope: &'a Scope,
     api: &'a Api,
     opts: &'a SyncOptions,
-    stop_before: Option<String>,
+    stop_before: Option<Timestamp>,
     /// The cursor this sync will leave when it completes.
     next: crate::store::Cursor,
     worker: Worker<'a>,
@@ -249,9 +245,9 @@ impl ScopeRun<'_> {
         flattener: &Flattener,
         report: &mut ScopeReport,
     ) -> Result<bool, ScopeError> {
-        let label = &self.scope.label;
+        let id = &self.scope.id;
         if self.opts.full.is_some() {
-            self.store.clear_seen(label).await?;
+            self.store.clear_seen(id).await?;
         }
         if self.next.updated_at.is_none() && self.opts.search_first {
             self.search_first(report).await?;
@@ -264,9 +260,9 @@ impl ScopeRun<'_> {
         let moved = report.failed == 0;
         if moved {
             self.settle_missing(report).await?;
-            let now = time::format(&time::now());
-            self.store.set_cursor(label, &self.next, &now).await?;
-            self.store.clear_search_walk(label).await?;
+            let now = Timestamp::now();
+            self.store.set_cursor(id, &self.next, now).await?;
+            self.store.clear_search_walk(id).await?;
         }
         self.feed = None;
         Ok(moved)
@@ -306,7 +302,7 @@ impl ScopeRun<'_> {
         }
         for s in page {
             if s.creation_time > self.next.newest_creation_time {
-                self.next.newest_creation_time = s.creation_time.clone();
+                self.next.newest_creation_time = s.creation_time;
             }
         }
     }
@@ -327,17 +323,17 @@ impl ScopeRun<'_> {
             true => page.iter().collect(),
             false => changed.clone(),
         };
-        let wanted: Vec<(&str, Option<&str>)> = need_tags
+        let wanted: Vec<(&str, Option<Timestamp>)> = need_tags
             .iter()
-            .map(|s| (s.arn.as_str(), s.creation_time.as_deref()))
+            .map(|s| (s.arn.as_str(), s.creation_time))
             .collect();
         let mut tags = self
             .search
-            .for_page(self.api, &self.scope.label, self.pages, &wanted)
+            .for_page(self.api, &self.scope.id, self.pages, &wanted)
             .await;
         self.pages += u64::from(!page.is_empty());
         if self.opts.full.is_some() {
-            self.store.add_seen(&self.scope.label, &arns).await?;
+            self.store.add_seen(&self.scope.id, &arns).await?;
         }
         if refresh {
             let unchanged = unchanged
@@ -371,9 +367,9 @@ impl ScopeRun<'_> {
     /// Newest first: once a page reaches past the cursor, every later page is older still.
     fn past_cursor(&self, page: &[Summary]) -> bool {
         self.opts.full.is_none()
-            && self.stop_before.as_ref().is_some_and(|stop| {
+            && self.stop_before.is_some_and(|stop| {
                 page.iter()
-                    .any(|s| s.creation_time.as_ref().is_some_and(|c| c < stop))
+                    .any(|s| s.creation_time.is_some_and(|c| c < stop))
             })
     }
 
@@ -386,10 +382,9 @@ impl ScopeRun<'_> {
         let Some(account) = &self.next.account_id else {
             return Ok(());
         };
-        let synced_at = time::format(&flattener.synced_at);
         let changeable = self
             .store
-            .changeable_jobs(&self.scope.region, account, &synced_at)
+            .changeable_jobs(self.scope.id.region(), account, flattener.synced_at)
             .await?;
         let changeable = changeable.into_iter().map(|name| (name, None)).collect();
         self.worker.describe_and_store(changeable, report).await?;
@@ -401,12 +396,12 @@ impl ScopeRun<'_> {
         let (Some(how), Some(account)) = (self.opts.full, &self.next.account_id) else {
             return Ok(());
         };
-        let now = time::format(&time::now());
+        let now = Timestamp::now();
         report.deleted += self
             .store
-            .settle_missing(&self.scope.label, &self.scope.region, account, how, &now)
+            .settle_missing(&self.scope.id, account, how, now)
             .await?;
-        self.store.clear_seen(&self.scope.label).await?;
+        self.store.clear_seen(&self.scope.id).await?;
         Ok(())
     }
 }

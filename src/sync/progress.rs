@@ -12,13 +12,15 @@ use regex::Regex;
 use tokio::task::JoinHandle;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::scope::ScopeId;
+
 /// At most this many lines, fewer on a short terminal; beyond, one line of totals.
 const MAX_LINES: usize = 12;
 
 /// One scope's counts.
 #[derive(Debug, Default)]
 pub struct Counts {
-    pub label: String,
+    pub scope: ScopeId,
     listed: AtomicU64,
     described: AtomicU64,
     stored: AtomicU64,
@@ -54,12 +56,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new<'a>(labels: impl IntoIterator<Item = &'a str>) -> Self {
-        let scopes = labels
+    pub fn new<'a>(scopes: impl IntoIterator<Item = &'a ScopeId>) -> Self {
+        let scopes = scopes
             .into_iter()
-            .map(|label| {
+            .map(|scope| {
                 Arc::new(Counts {
-                    label: label.to_string(),
+                    scope: scope.clone(),
                     ..Default::default()
                 })
             })
@@ -67,11 +69,11 @@ impl Progress {
         Progress { scopes }
     }
 
-    /// The counts of the scope with this label (unshown ones if there is none).
-    pub fn of(&self, label: &str) -> Arc<Counts> {
+    /// The counts of this scope (unshown ones if it is not one of the run's).
+    pub fn of(&self, scope: &ScopeId) -> Arc<Counts> {
         self.scopes
             .iter()
-            .find(|c| c.label == label)
+            .find(|c| &c.scope == scope)
             .cloned()
             .unwrap_or_default()
     }
@@ -90,7 +92,7 @@ impl Progress {
             return self
                 .scopes
                 .iter()
-                .map(|c| line(&c.label, c.get(), c.done.load(Ordering::Relaxed)))
+                .map(|c| line(&c.scope.label(), c.get(), c.done.load(Ordering::Relaxed)))
                 .collect();
         }
         let mut total = [0; 3];
@@ -204,11 +206,13 @@ mod tests {
 
     #[test]
     fn beyond_a_screenful_one_line_of_totals() {
-        let labels: Vec<String> = (0..40).map(|i| format!("default@region-{i}")).collect();
-        let p = Progress::new(labels.iter().map(String::as_str));
-        p.of("default@region-3").stored(5);
-        p.of("default@region-7").stored(2);
-        p.of("default@region-7").done();
+        let scopes: Vec<ScopeId> = (0..40)
+            .map(|i| ScopeId::new("default", format!("region-{i}")))
+            .collect();
+        let p = Progress::new(&scopes);
+        p.of(&scopes[3]).stored(5);
+        p.of(&scopes[7]).stored(2);
+        p.of(&scopes[7]).done();
         let lines = p.lines(MAX_LINES, 80);
         assert_eq!(
             lines,
@@ -234,9 +238,12 @@ mod tests {
 
     #[test]
     fn every_line_fits_the_terminal() {
-        let p = Progress::new(["default+arn:aws:iam::123456789012:role/Audit@eu-central-1"]);
-        p.of("default+arn:aws:iam::123456789012:role/Audit@eu-central-1")
-            .listed(123_456);
+        let scope = ScopeId::new(
+            "default+arn:aws:iam::123456789012:role/Audit",
+            "eu-central-1",
+        );
+        let p = Progress::new([&scope]);
+        p.of(&scope).listed(123_456);
         for cols in [64, 80, 120] {
             let line = &p.lines(MAX_LINES, cols)[0];
             assert!(line.width() + 2 <= cols, "{cols}: {line}");

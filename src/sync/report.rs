@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use crate::scope::ScopeId;
+
 #[derive(Debug, Default)]
 pub struct ScopeReport {
-    pub label: String,
+    pub scope: ScopeId,
     pub listed: u64,
     /// Rows a first sync stored from Search records (`stored` counts described ones).
     pub searched: u64,
@@ -50,9 +52,9 @@ impl ScopeReport {
         }
     }
 
-    pub fn new(label: &str) -> Self {
+    pub fn new(scope: &ScopeId) -> Self {
         ScopeReport {
-            label: label.to_string(),
+            scope: scope.clone(),
             worker: crate::store::worker_name(),
             ..Default::default()
         }
@@ -68,10 +70,10 @@ impl ScopeReport {
         self.incomplete = other.incomplete;
     }
 
-    pub fn stopped(label: &str, error: String) -> Self {
+    pub fn stopped(scope: &ScopeId, error: String) -> Self {
         ScopeReport {
             error: Some(error),
-            ..Self::new(label)
+            ..Self::new(scope)
         }
     }
 
@@ -86,7 +88,7 @@ impl ScopeReport {
         macro_rules! summary {
             ($level:ident) => {
                 tracing::$level!(
-                    scope = %self.label,
+                    scope = %self.scope,
                     listed = self.listed,
                     searched = self.searched,
                     described = self.described,
@@ -120,14 +122,14 @@ impl std::fmt::Display for ScopeReport {
         match &self.elsewhere {
             Some(Elsewhere::Held(holder)) => {
                 let who = holder.as_deref().unwrap_or("another worker");
-                return write!(f, "{}: skipped, {who} holds it", self.label);
+                return write!(f, "{}: skipped, {who} holds it", self.scope);
             }
             Some(Elsewhere::Done { worker, at }) => {
                 let who = worker.as_deref().unwrap_or("another worker");
                 return write!(
                     f,
                     "{}: skipped, {who} synced it at {at}, after this run started",
-                    self.label
+                    self.scope
                 );
             }
             None => {}
@@ -137,7 +139,7 @@ impl std::fmt::Display for ScopeReport {
             .iter()
             .map(|(op, n)| format!("{op} {n}"))
             .collect();
-        write!(f, "{}: listed {}", self.label, self.listed)?;
+        write!(f, "{}: listed {}", self.scope, self.listed)?;
         if self.searched > 0 {
             write!(f, ", from Search {}", self.searched)?;
         }

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::flatten::time::Timestamp;
+use crate::scope::ScopeId;
 use crate::source::Api;
-use crate::source::api::normalised;
 
 #[derive(Default)]
 pub(super) struct SearchTags {
@@ -18,8 +19,8 @@ pub(super) struct SearchTags {
     /// No page left, or Search failed and the rest of the scope uses ListTags.
     done: bool,
     /// The oldest creation time Search has returned: the tags of every newer job are known.
-    frontier: Option<String>,
-    found: HashMap<String, (Option<String>, Value)>,
+    frontier: Option<Timestamp>,
+    found: HashMap<String, (Option<Timestamp>, Value)>,
 }
 
 impl SearchTags {
@@ -36,9 +37,9 @@ impl SearchTags {
     pub(super) async fn for_page(
         &mut self,
         api: &Api,
-        label: &str,
+        scope: &ScopeId,
         page: u64,
-        wanted: &[(&str, Option<&str>)],
+        wanted: &[(&str, Option<Timestamp>)],
     ) -> HashMap<String, Value> {
         let Some(oldest) = wanted.iter().filter_map(|(_, c)| *c).min() else {
             return HashMap::new();
@@ -52,7 +53,7 @@ impl SearchTags {
                     if self.covers(oldest) {
                         break;
                     }
-                    self.next_page(api, label).await;
+                    self.next_page(api, scope).await;
                 }
             }
         }
@@ -62,20 +63,20 @@ impl SearchTags {
             .collect();
         // Later listing pages hold older jobs: the newer ones are not needed again.
         self.found
-            .retain(|_, (c, _)| c.as_deref().is_some_and(|c| c <= oldest));
+            .retain(|_, (c, _)| c.is_some_and(|c| c <= oldest));
         tags
     }
 
-    fn covers(&self, oldest: &str) -> bool {
-        self.done || self.frontier.as_deref().is_some_and(|f| f <= oldest)
+    fn covers(&self, oldest: Timestamp) -> bool {
+        self.done || self.frontier.is_some_and(|f| f <= oldest)
     }
 
-    async fn next_page(&mut self, api: &Api, label: &str) {
+    async fn next_page(&mut self, api: &Api, scope: &ScopeId) {
         let (items, token) = match api.search_page(self.token.take(), None).await {
             Ok(page) => page,
             Err(e) => {
                 // Search may be denied by a policy that allows ListTags: carry on without it.
-                tracing::warn!("{label}: {e}; tags come from ListTags for the rest of this scope");
+                tracing::warn!("{scope}: {e}; tags come from ListTags for the rest of this scope");
                 self.done = true;
                 return;
             }
@@ -84,10 +85,10 @@ impl SearchTags {
         self.done = token.is_none();
         self.token = token;
         for (arn, created, tags) in items.into_iter().filter_map(tagged) {
-            if let Some(c) = &created
-                && self.frontier.as_ref().is_none_or(|f| c < f)
+            if let Some(c) = created
+                && self.frontier.is_none_or(|f| c < f)
             {
-                self.frontier = Some(c.clone());
+                self.frontier = Some(c);
             }
             self.found.insert(arn, (created, tags));
         }
@@ -95,10 +96,10 @@ impl SearchTags {
 }
 
 /// The ARN, creation time and tags (the {Key, Value} list ListTags gives) of a Search result item.
-fn tagged(mut item: Value) -> Option<(String, Option<String>, Value)> {
+fn tagged(mut item: Value) -> Option<(String, Option<Timestamp>, Value)> {
     let job = item.get_mut("TrainingJob")?;
     let arn = job["TrainingJobArn"].as_str()?.to_string();
-    let created = normalised(&job["CreationTime"]);
+    let created = Timestamp::of(&job["CreationTime"]);
     // A job without tags may come without the member.
     let tags = match job.get_mut("Tags").map(Value::take) {
         Some(t @ Value::Array(_)) => t,

@@ -155,7 +155,7 @@ fn options() -> SyncOptions {
         max_rps: None,
         search_first: true,
         describe_budget: None,
-        progress: Arc::new(Progress::new(["test"])),
+        progress: Arc::new(Progress::new([&crate::scope::ScopeId::new("test", REGION)])),
     }
 }
 
@@ -167,7 +167,7 @@ async fn sync(store: &Store, memory: &Arc<Memory>, opts: &SyncOptions) -> (Scope
     let flattener = Flattener {
         redactor: Redactor::default_rules(),
         arn_context: None,
-        synced_at: crate::flatten::time::now(),
+        synced_at: crate::flatten::time::Timestamp::now(),
         replace_nul: false,
     };
     let api = Api::with_source(memory.clone(), None);

@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 
 use super::progress::Counts;
 use super::{ScopeError, ScopeReport, SyncOptions};
-use crate::flatten::{Flattener, JobRecord, NUL_WARNING, time};
+use crate::flatten::time::Timestamp;
+use crate::flatten::{Flattener, JobRecord, NUL_WARNING};
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
 
@@ -158,7 +159,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     let key = self.running.remove(&e.id()).unwrap_or_default();
-                    tracing::warn!("{}: {key}: the call failed: {e}", report.label);
+                    tracing::warn!("{}: {key}: the call failed: {e}", report.scope);
                     report.failed += 1;
                     continue;
                 }
@@ -179,7 +180,7 @@ impl<'a> Worker<'a> {
                     None => continue,
                 },
                 Outcome::Described(Err(e)) | Outcome::Tags(Err(e)) => {
-                    tracing::warn!("{}: {key}: {e}", report.label);
+                    tracing::warn!("{}: {key}: {e}", report.scope);
                     report.failed += 1;
                     continue;
                 }
@@ -187,7 +188,7 @@ impl<'a> Worker<'a> {
             match self.flattener.flatten(doc) {
                 Ok(job) => self.push(job, report),
                 Err(e) => {
-                    tracing::warn!("{}: refused {key}: {e}", report.label);
+                    tracing::warn!("{}: refused {key}: {e}", report.scope);
                     report.failed += 1;
                 }
             }
@@ -201,7 +202,7 @@ impl<'a> Worker<'a> {
     fn push(&mut self, job: JobRecord, report: &ScopeReport) {
         // A row from Search is described later, which says it again.
         if job.replaced_nul && job.described {
-            tracing::warn!("{}: {}: {NUL_WARNING}", report.label, job.arn);
+            tracing::warn!("{}: {}: {NUL_WARNING}", report.scope, job.arn);
         }
         self.pending.push(job)
     }
@@ -216,7 +217,7 @@ impl<'a> Worker<'a> {
             match self.flattener.flatten(item) {
                 Ok(job) => self.push(job, report),
                 // Not stored, so the listing describes the job, and names it if refused.
-                Err(e) => tracing::debug!("{}: refused a Search record: {e}", report.label),
+                Err(e) => tracing::debug!("{}: refused a Search record: {e}", report.scope),
             }
         }
         self.flush(report).await
@@ -259,9 +260,7 @@ impl<'a> Worker<'a> {
         if !self.gone.is_empty() {
             let names = std::mem::take(&mut self.gone);
             let arns = self.store.arns_of(&names).await?;
-            self.store
-                .mark_deleted(&arns, &time::format(&time::now()))
-                .await?;
+            self.store.mark_deleted(&arns, Timestamp::now()).await?;
             report.deleted += arns.len() as u64;
         }
         Ok(())
@@ -283,14 +282,14 @@ impl<'a> Worker<'a> {
             {
                 Ok(()) => stored.push(job),
                 Err(e) if e.is_content() && job.described => {
-                    tracing::warn!("{}: refused {}: {e}", report.label, job.arn);
+                    tracing::warn!("{}: refused {}: {e}", report.scope, job.arn);
                     report.failed += 1;
                 }
                 // Not stored from Search, so the listing describes it, and names it if refused.
                 Err(e) if e.is_content() => {
                     tracing::debug!(
                         "{}: refused the Search record of {}: {e}",
-                        report.label,
+                        report.scope,
                         job.arn
                     );
                 }
