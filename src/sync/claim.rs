@@ -4,7 +4,7 @@
 //! with `--wait`, waited for once the free ones are done; one that another worker completed since
 //! this one started is not synced twice.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::{Elsewhere, ScopeReport, SyncOptions, sync_scope};
 use crate::flatten::Flattener;
+use crate::scope::ScopeId;
 use crate::source::Scope;
 use crate::store::{Claim, ScopeLocks, Store};
 
@@ -24,89 +25,143 @@ pub async fn sync_all(
     opts: &SyncOptions,
     locks: Arc<ScopeLocks>,
 ) -> Vec<ScopeReport> {
-    let limit = opts.scope_concurrency.max(1);
-    let mut queue: VecDeque<Scope> = scopes.into();
-    let mut held = Vec::new();
-    // Held scopes are tried again whenever a scope of this worker ends: the worker holding one
-    // may have died (its scopes then come to the others) or finished (then it is skipped).
-    let mut retried = false;
-    let mut waiting = false;
-    let mut tasks = JoinSet::new();
-    let mut reports = Vec::new();
-    // Which scope each task syncs, to name it should the task fail.
-    let mut running = std::collections::HashMap::new();
+    let mut run = Claims {
+        store,
+        flattener,
+        opts,
+        locks,
+        queue: scopes.into(),
+        held: Vec::new(),
+        retried: false,
+        waiting: false,
+        tasks: JoinSet::new(),
+        running: HashMap::new(),
+        reports: Vec::new(),
+    };
     loop {
-        while tasks.len() < limit {
-            let Some(scope) = queue.pop_front() else {
-                break;
-            };
-            // Waiting for a scope happens in its task, so that it blocks no other scope.
-            let claim = if waiting {
-                None
-            } else {
-                match locks.try_claim(&scope.id).await {
-                    Ok(Some(claim)) => Some(claim),
-                    Ok(None) => {
-                        held.push(scope);
-                        continue;
-                    }
-                    Err(e) => {
-                        opts.progress.of(&scope.id).done();
-                        reports.push(ScopeReport::stopped(&scope.id, e.to_string()));
-                        continue;
-                    }
-                }
-            };
-            let (store, flattener, opts, locks) = (
-                store.clone(),
-                flattener.clone(),
-                opts.clone(),
-                locks.clone(),
-            );
-            let span = tracing::info_span!("scope", scope = %scope.id);
-            let id = scope.id.clone();
-            let task = tasks.spawn(
-                async move { claimed(&store, scope, &flattener, &opts, &locks, claim).await }
-                    .instrument(span),
-            );
-            running.insert(task.id(), id);
-        }
-        if tasks.is_empty() {
-            if !held.is_empty() && !retried {
-                retried = true;
-                queue.extend(held.drain(..));
-                continue;
-            }
-            if opts.wait && !waiting && !held.is_empty() {
-                waiting = true;
-                queue.extend(held.drain(..));
+        run.start_what_fits().await;
+        if run.tasks.is_empty() {
+            if run.try_held_again() {
                 continue;
             }
             break;
         }
-        if let Some(done) = tasks.join_next_with_id().await {
-            reports.push(match done {
-                Ok((_, report)) => report,
-                Err(e) => {
-                    let scope = running.remove(&e.id()).unwrap_or_default();
-                    ScopeReport::stopped(&scope, format!("the scope's task failed: {e}"))
+        run.collect_one().await;
+    }
+    run.finish().await
+}
+
+/// The state of one worker's claims over a run.
+struct Claims<'a> {
+    store: &'a Store,
+    flattener: Arc<Flattener>,
+    opts: &'a SyncOptions,
+    locks: Arc<ScopeLocks>,
+    queue: VecDeque<Scope>,
+    /// Scopes another worker held when tried. They are tried again whenever a scope of this
+    /// worker ends: the worker holding one may have died (its scopes then come to the others)
+    /// or finished (then it is skipped).
+    held: Vec<Scope>,
+    retried: bool,
+    /// `--wait`, once the free scopes are done: claims wait in the scopes' tasks.
+    waiting: bool,
+    tasks: JoinSet<ScopeReport>,
+    /// Which scope each task syncs, to name it should the task fail.
+    running: HashMap<tokio::task::Id, ScopeId>,
+    reports: Vec<ScopeReport>,
+}
+
+impl Claims<'_> {
+    /// Claims and starts queued scopes while there is room.
+    async fn start_what_fits(&mut self) {
+        while self.tasks.len() < self.opts.scope_concurrency.max(1) {
+            let Some(scope) = self.queue.pop_front() else {
+                break;
+            };
+            // Waiting for a scope happens in its task, so that it blocks no other scope.
+            let claim = if self.waiting {
+                None
+            } else {
+                match self.locks.try_claim(&scope.id).await {
+                    Ok(Some(claim)) => Some(claim),
+                    Ok(None) => {
+                        self.held.push(scope);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.opts.progress.of(&scope.id).done();
+                        self.reports
+                            .push(ScopeReport::stopped(&scope.id, e.to_string()));
+                        continue;
+                    }
                 }
-            });
-            retried = false;
-            if queue.is_empty() {
-                queue.extend(held.drain(..));
-            }
+            };
+            self.start(scope, claim);
         }
     }
-    for scope in held {
-        opts.progress.of(&scope.id).done();
-        reports.push(ScopeReport {
-            elsewhere: Some(Elsewhere::Held(locks.holder(&scope.id).await)),
-            ..ScopeReport::new(&scope.id)
-        });
+
+    fn start(&mut self, scope: Scope, claim: Option<Claim>) {
+        let (store, flattener, opts, locks) = (
+            self.store.clone(),
+            self.flattener.clone(),
+            self.opts.clone(),
+            self.locks.clone(),
+        );
+        let span = tracing::info_span!("scope", scope = %scope.id);
+        let id = scope.id.clone();
+        let task = self.tasks.spawn(
+            async move { claimed(&store, scope, &flattener, &opts, &locks, claim).await }
+                .instrument(span),
+        );
+        self.running.insert(task.id(), id);
     }
-    reports.sort_by_key(|r| r.scope.label());
-    reports
+
+    /// Nothing running: whether held scopes go back in the queue, once, or to be waited for.
+    fn try_held_again(&mut self) -> bool {
+        if self.held.is_empty() {
+            return false;
+        }
+        if !self.retried {
+            self.retried = true;
+        } else if self.opts.wait && !self.waiting {
+            self.waiting = true;
+        } else {
+            return false;
+        }
+        self.queue.extend(self.held.drain(..));
+        true
+    }
+
+    /// Waits for one scope's task to end and keeps its report.
+    async fn collect_one(&mut self) {
+        let Some(done) = self.tasks.join_next_with_id().await else {
+            return;
+        };
+        self.reports.push(match done {
+            Ok((_, report)) => report,
+            Err(e) => {
+                let scope = self.running.remove(&e.id()).unwrap_or_default();
+                ScopeReport::stopped(&scope, format!("the scope's task failed: {e}"))
+            }
+        });
+        self.retried = false;
+        if self.queue.is_empty() {
+            self.queue.extend(self.held.drain(..));
+        }
+    }
+
+    /// Reports for the scopes still held by others, and all reports sorted by scope.
+    async fn finish(mut self) -> Vec<ScopeReport> {
+        for scope in std::mem::take(&mut self.held) {
+            self.opts.progress.of(&scope.id).done();
+            self.reports.push(ScopeReport {
+                elsewhere: Some(Elsewhere::Held(self.locks.holder(&scope.id).await)),
+                ..ScopeReport::new(&scope.id)
+            });
+        }
+        self.reports.sort_by_key(|r| r.scope.label());
+        self.reports
+    }
 }
 
 /// One scope under its claim (taken here when `claim` is None: `--wait`), released at the end.
