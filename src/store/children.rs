@@ -5,7 +5,8 @@
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
 //! time, what the cost reports sum. Deriving them in SQL from the stored row means they can never
 //! disagree with it. Only jobs actually written are touched: a job whose `raw` did not change
-//! keeps its rows as they are.
+//! keeps its rows as they are. When re-deriving on Postgres, of a rewritten job's key/value rows,
+//! which mostly stay the same, only those that differ are deleted and inserted (see [`delete`]).
 //!
 //! Postgres derives them with one statement per table per batch, from the jobs whose `synced_at`
 //! is this run's. SQLite derives them in triggers on the job row, which see the row being written
@@ -93,15 +94,42 @@ fn changed(n: usize, by_run: bool, columns: Option<Sql>) -> Sql {
     ]
 }
 
-/// Postgres: removes the child rows of the jobs written in this batch.
+/// Postgres: removes the child rows of the jobs written in this batch: all of them, or when
+/// re-deriving (not `by_run`), of the key/value rows those no longer derived from the job (see
+/// [`differs`]). A sync or load keeps deleting them all: on rows it inserts for the first time,
+/// telling which to keep cost its loads a sixth of their speed (BENCHMARKS.md).
 pub fn delete(child: Child, n: usize, by_run: bool) -> Sql {
-    sql![
-        "DELETE FROM ",
-        child.table(),
-        " WHERE training_job_arn IN (",
-        changed(n, by_run, None),
-        ")"
-    ]
+    match differs(child).filter(|_| !by_run) {
+        Some(differs) => sql![
+            "WITH c AS (",
+            changed(n, by_run, Some(sources(child))),
+            ") DELETE FROM ",
+            child.table(),
+            " t USING c WHERE t.training_job_arn = c._key AND ",
+            differs
+        ],
+        None => sql![
+            "DELETE FROM ",
+            child.table(),
+            " WHERE training_job_arn IN (",
+            changed(n, by_run, None),
+            ")"
+        ],
+    }
+}
+
+/// Postgres: for a stored child row `t` of job row `c`, that the job no longer derives it. A
+/// job's key/value rows, about thirty a job, stay the same when an upgrade fills a new column:
+/// writing only those that differ saves most of its writes, and the insert that follows skips
+/// those kept (`ON CONFLICT DO NOTHING` on the table's key).
+fn differs(child: Child) -> Option<&'static str> {
+    match child {
+        Child::Kv => Some(
+            "t.value IS DISTINCT FROM (CASE t.kind WHEN 'hyper_parameters' THEN c.hyper_parameters \
+             WHEN 'environment' THEN c.environment WHEN 'tags' THEN c.tags END) ->> t.key",
+        ),
+        Child::Metric | Child::Transition | Child::Usage => None,
+    }
 }
 
 /// Postgres: inserts the child rows of the jobs written in this batch.
@@ -122,7 +150,12 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
                  SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
                  UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
                  UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
-            )
+            ),
+            if by_run {
+                ""
+            } else {
+                " ON CONFLICT (training_job_arn, kind, key) DO NOTHING"
+            }
         ],
         Child::Metric => sql![
             c,

@@ -302,8 +302,9 @@ mod tests {
         store.fetch(sql, &[]).await.unwrap().texts()
     }
 
-    /// A re-derivation rewrites the rows whose derived values changed, with their child rows,
-    /// and leaves the others as they are: no new row version, no child rows written again.
+    /// A re-derivation rewrites the rows whose derived values changed, with their child rows
+    /// (the one an older sagesync did not derive too), and leaves the others as they are: no new
+    /// row version, no child rows written again.
     #[tokio::test]
     async fn only_rows_whose_derived_values_changed_are_rewritten() {
         let opts = StoreOptions {
@@ -326,7 +327,7 @@ mod tests {
                     "TrainingJobStatus": "Completed",
                     "CreationTime": 1_700_000_000,
                     "AlgorithmSpecification": {"TrainingInputMode": "File"},
-                    "HyperParameters": {"epochs": "3"},
+                    "HyperParameters": {"epochs": "3", "eta": "0.1"},
                 });
                 flattener.flatten(doc).unwrap()
             })
@@ -336,12 +337,14 @@ mod tests {
         for sql in [
             "UPDATE sagemaker_training_job SET algorithm_specification = NULL \
              WHERE training_job_name = 'a'",
+            "DELETE FROM sagemaker_training_job_kv WHERE key = 'eta' \
+             AND training_job_arn LIKE '%/a'",
             "UPDATE sagesync_meta SET value = '1' WHERE key = 'flatten_version'",
             "CREATE TABLE written (name TEXT)",
             "CREATE TRIGGER written AFTER UPDATE ON sagemaker_training_job \
              BEGIN INSERT INTO written VALUES (NEW.training_job_name); END",
             "CREATE TRIGGER kv_written AFTER INSERT ON sagemaker_training_job_kv \
-             BEGIN INSERT INTO written VALUES ('kv of ' || NEW.training_job_arn); END",
+             BEGIN INSERT INTO written VALUES (NEW.key || ' of ' || NEW.training_job_arn); END",
         ] {
             store.fetch(sql, &[]).await.unwrap();
         }
@@ -350,7 +353,8 @@ mod tests {
             texts(&store, "SELECT name FROM written ORDER BY name").await,
             [
                 "a",
-                "kv of arn:aws:sagemaker:us-east-1:123456789012:training-job/a"
+                "epochs of arn:aws:sagemaker:us-east-1:123456789012:training-job/a",
+                "eta of arn:aws:sagemaker:us-east-1:123456789012:training-job/a"
             ]
         );
         assert_eq!(

@@ -3,14 +3,14 @@
 //!
 //! Per batch: upsert the job rows, then for the jobs it wrote delete their child rows and derive
 //! them anew from the stored row (see [`super::children`]; on SQLite, triggers do it as the rows
-//! are written). Run inside one transaction this
-//! replaces each job whole: no reader sees half of a job's children and a newer version of a job
-//! leaves no stale ones. The upsert leaves a row alone (and its `synced_at` unchanged) when its
-//! `raw` is the same, so loading the same input twice changes nothing.
+//! are written). Run inside one transaction this replaces each job whole: no reader sees half of
+//! a job's children and a newer version of a job leaves no stale ones. The upsert leaves a row
+//! alone (and its `synced_at` unchanged) when its `raw` is the same, so loading the same input
+//! twice changes nothing.
 //!
-//! The SQL text comes from sea-query, rendered per dialect once per statement shape and cached;
-//! values are bound straight from the job documents, so a batch costs no copy of them but the
-//! one into the driver's arguments.
+//! The job upsert comes from sea-query, the child statements from [`super::children`], each
+//! rendered per dialect once per statement shape and cached; values are bound straight from the
+//! job documents, so a batch costs no copy of them but the one into the driver's arguments.
 
 use std::collections::{HashMap, HashSet};
 
