@@ -524,7 +524,7 @@ async fn sqlite_triggers_are_put_back_when_missing_or_stale() {
     db.load_examples();
     let first = db.dump().await;
     db.exec(
-        "DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_children_on_update; \
+        "DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_kv_on_update; \
          CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON sagemaker_training_job \
          BEGIN DELETE FROM sagemaker_training_job_kv WHERE training_job_arn = OLD._key; END; \
          DELETE FROM sagemaker_training_job_kv; DELETE FROM sagemaker_training_job_metric; \

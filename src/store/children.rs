@@ -5,8 +5,9 @@
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
 //! time, what the cost reports sum. Deriving them in SQL from the stored row means they can never
 //! disagree with it. Only jobs actually written are touched: a job whose `raw` did not change
-//! keeps its rows as they are. When re-deriving on Postgres, of a rewritten job's key/value rows,
-//! which mostly stay the same, only those that differ are deleted and inserted (see [`delete`]).
+//! keeps its rows as they are, and so does a table whose source columns did not change (see
+//! [`rederive`]). So a change to these rules that should reach rows already stored comes with a
+//! migration that derives the table again (as migration 12 does for instance usage).
 //!
 //! Postgres derives them with one statement per table per batch, from the jobs whose `synced_at`
 //! is this run's. SQLite derives them in triggers on the job row, which see the row being written
@@ -33,6 +34,26 @@ pub enum Child {
 pub const CHILDREN: [Child; 4] = [Child::Kv, Child::Metric, Child::Transition, Child::Usage];
 
 impl Child {
+    /// SQLite: the trigger that derives this table's rows again when a job is updated.
+    fn update_trigger(self) -> &'static str {
+        match self {
+            Child::Kv => "sagesync_kv_on_update",
+            Child::Metric => "sagesync_metric_on_update",
+            Child::Transition => "sagesync_transition_on_update",
+            Child::Usage => "sagesync_usage_on_update",
+        }
+    }
+
+    /// The flag that says a job's rows of this table are to be derived again ([`rederive`]).
+    fn flag(self) -> &'static str {
+        match self {
+            Child::Kv => "kv",
+            Child::Metric => "metric",
+            Child::Transition => "transition",
+            Child::Usage => "usage",
+        }
+    }
+
     pub fn table(self) -> &'static str {
         match self {
             Child::Kv => KV_TABLE,
@@ -56,29 +77,72 @@ const USAGE_COMMON: [&str; 9] = [
     "tags",
 ];
 
-/// The job columns each child table is derived from.
-fn sources(child: Child) -> Sql {
+/// The job columns each child table is derived from, and nothing else: from the same values the
+/// same rows come out.
+fn source_columns(child: Child) -> Vec<&'static str> {
     match child {
-        Child::Kv => "hyper_parameters, environment, tags".into(),
-        Child::Metric => "final_metric_data_list".into(),
-        Child::Usage => sql![
-            Sql::join(USAGE_COMMON, ", "),
-            ", billable_time_in_seconds, resource_config, warm_pool_status"
-        ],
-        Child::Transition => "secondary_status_transitions".into(),
+        Child::Kv => vec!["hyper_parameters", "environment", "tags"],
+        Child::Metric => vec!["final_metric_data_list"],
+        Child::Usage => {
+            let mut columns = USAGE_COMMON.to_vec();
+            columns.extend([
+                "billable_time_in_seconds",
+                "resource_config",
+                "warm_pool_status",
+            ]);
+            columns
+        }
+        Child::Transition => vec!["secondary_status_transitions"],
     }
 }
 
+fn sources(child: Child) -> Sql {
+    Sql::join(source_columns(child), ", ")
+}
+
+/// Whether the job row `new`, which replaced `old`, needs its rows of `child`'s table derived
+/// again: the columns they come from changed, or it has none there (an older sagesync did not
+/// derive them). Rows derived from the same values would come out the same, so an update that
+/// leaves a table's sources alone, such as an upgrade filling a new column, leaves its rows be.
+fn rederive(backend: Backend, child: Child, old: &'static str, new: &'static str) -> Sql {
+    let changed = source_columns(child)
+        .into_iter()
+        .map(|c| sql![old, ".", c, " ", backend.distinct(), " ", new, ".", c]);
+    sql![
+        "(",
+        Sql::join(changed, " OR "),
+        " OR NOT EXISTS (SELECT 1 FROM ",
+        child.table(),
+        " WHERE training_job_arn = ",
+        new,
+        "._key))"
+    ]
+}
+
+/// Postgres, re-deriving: the flags, one per child table, an upsert into the job table returns
+/// for each row it rewrote ([`rederive`]). A subquery in `RETURNING` reads the statement's
+/// snapshot, which holds the row as it was.
+pub fn rederive_flags() -> Sql {
+    let flags = CHILDREN.iter().map(|c| {
+        sql![
+            "(SELECT ",
+            rederive(Backend::Postgres, *c, "o", JOB_TABLE),
+            formatcp!(" FROM {JOB_TABLE} o WHERE o._key = {JOB_TABLE}._key) AS "),
+            c.flag()
+        ]
+    });
+    Sql::join(flags, ", ")
+}
+
 /// Postgres: the keys of the jobs written in this batch, with `columns` (none: the keys alone).
-/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at`. Without it, the
-/// rows this transaction wrote: a re-derivation keeps `synced_at`, and leaves the rows whose
-/// derived values did not change as they are.
+/// `n` placeholders for job keys, then, `by_run`, one for the run's `synced_at` (without it, the
+/// jobs named: a re-derivation keeps `synced_at`, and names those [`rederive_flags`] chose).
 fn changed(n: usize, by_run: bool, columns: Option<Sql>) -> Sql {
     let backend = Backend::Postgres;
     let run = if by_run {
         sql![" AND synced_at = ", Sql::placeholder(backend, n + 1)]
     } else {
-        " AND xmin = pg_current_xact_id()::xid".into()
+        "".into()
     };
     let columns = match columns {
         Some(c) => sql![", ", c],
@@ -94,42 +158,15 @@ fn changed(n: usize, by_run: bool, columns: Option<Sql>) -> Sql {
     ]
 }
 
-/// Postgres: removes the child rows of the jobs written in this batch: all of them, or when
-/// re-deriving (not `by_run`), of the key/value rows those no longer derived from the job (see
-/// [`differs`]). A sync or load keeps deleting them all: on rows it inserts for the first time,
-/// telling which to keep cost its loads a sixth of their speed (BENCHMARKS.md).
+/// Postgres: removes the child rows of the jobs written in this batch.
 pub fn delete(child: Child, n: usize, by_run: bool) -> Sql {
-    match differs(child).filter(|_| !by_run) {
-        Some(differs) => sql![
-            "WITH c AS (",
-            changed(n, by_run, Some(sources(child))),
-            ") DELETE FROM ",
-            child.table(),
-            " t USING c WHERE t.training_job_arn = c._key AND ",
-            differs
-        ],
-        None => sql![
-            "DELETE FROM ",
-            child.table(),
-            " WHERE training_job_arn IN (",
-            changed(n, by_run, None),
-            ")"
-        ],
-    }
-}
-
-/// Postgres: for a stored child row `t` of job row `c`, that the job no longer derives it. A
-/// job's key/value rows, about thirty a job, stay the same when an upgrade fills a new column:
-/// writing only those that differ saves most of its writes, and the insert that follows skips
-/// those kept (`ON CONFLICT DO NOTHING` on the table's key).
-fn differs(child: Child) -> Option<&'static str> {
-    match child {
-        Child::Kv => Some(
-            "t.value IS DISTINCT FROM (CASE t.kind WHEN 'hyper_parameters' THEN c.hyper_parameters \
-             WHEN 'environment' THEN c.environment WHEN 'tags' THEN c.tags END) ->> t.key",
-        ),
-        Child::Metric | Child::Transition | Child::Usage => None,
-    }
+    sql![
+        "DELETE FROM ",
+        child.table(),
+        " WHERE training_job_arn IN (",
+        changed(n, by_run, None),
+        ")"
+    ]
 }
 
 /// Postgres: inserts the child rows of the jobs written in this batch.
@@ -150,12 +187,7 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
                  SELECT c._key, 'hyper_parameters', e.key, e.value FROM c, jsonb_each_text(c.hyper_parameters) e \
                  UNION ALL SELECT c._key, 'environment', e.key, e.value FROM c, jsonb_each_text(c.environment) e \
                  UNION ALL SELECT c._key, 'tags', e.key, e.value FROM c, jsonb_each_text(c.tags) e"
-            ),
-            if by_run {
-                ""
-            } else {
-                " ON CONFLICT (training_job_arn, kind, key) DO NOTHING"
-            }
+            )
         ],
         Child::Metric => sql![
             c,
@@ -235,41 +267,41 @@ fn sqlite_number(column: &'static str, member: &'static str) -> Sql {
     ]
 }
 
-/// SQLite: the triggers (name, `CREATE TRIGGER` text) that derive a job's child rows when the
-/// job is inserted, or updated with a new `raw` (a changed job, a re-derivation). Marking a job
-/// deleted sets `deleted_at` alone and leaves them be.
-pub fn sqlite_triggers() -> [(&'static str, Sql); 2] {
+/// SQLite: triggers older versions of sagesync installed, dropped where found.
+pub const OLD_SQLITE_TRIGGERS: [&str; 1] = ["sagesync_children_on_update"];
+
+/// SQLite: the triggers (name, `CREATE TRIGGER` text) that derive a job's child rows: all of
+/// them when the job is inserted; one table's when the job is updated with a new `raw` (a
+/// changed job, a re-derivation) and [`rederive`] says so. Marking a job deleted sets
+/// `deleted_at` alone and leaves them be.
+pub fn sqlite_triggers() -> Vec<(&'static str, Sql)> {
     let inserts = Sql::concat(CHILDREN.iter().map(|c| sql![sqlite_insert(*c), "; "]));
-    let deletes = Sql::concat(CHILDREN.iter().map(|c| {
+    let mut triggers = vec![(
+        "sagesync_children_on_insert",
         sql![
-            "DELETE FROM ",
-            c.table(),
-            " WHERE training_job_arn = OLD._key; "
-        ]
-    }));
-    [
-        (
-            "sagesync_children_on_insert",
-            sql![
-                formatcp!(
-                    "CREATE TRIGGER sagesync_children_on_insert AFTER INSERT ON {JOB_TABLE} BEGIN "
-                ),
-                &inserts,
-                "END"
-            ],
-        ),
-        (
-            "sagesync_children_on_update",
-            sql![
-                formatcp!(
-                    "CREATE TRIGGER sagesync_children_on_update AFTER UPDATE OF raw ON {JOB_TABLE} BEGIN "
-                ),
-                deletes,
-                inserts,
-                "END"
-            ],
-        ),
-    ]
+            formatcp!(
+                "CREATE TRIGGER sagesync_children_on_insert AFTER INSERT ON {JOB_TABLE} BEGIN "
+            ),
+            inserts,
+            "END"
+        ],
+    )];
+    for child in CHILDREN {
+        let name = child.update_trigger();
+        let sql = sql![
+            "CREATE TRIGGER ",
+            name,
+            formatcp!(" AFTER UPDATE OF raw ON {JOB_TABLE} WHEN "),
+            rederive(Backend::Sqlite, child, "OLD", "NEW"),
+            " BEGIN DELETE FROM ",
+            child.table(),
+            " WHERE training_job_arn = OLD._key; ",
+            sqlite_insert(child),
+            "; END"
+        ];
+        triggers.push((name, sql));
+    }
+    triggers
 }
 
 /// SQLite: inserts one table's child rows of the job a trigger fired for (`NEW`).

@@ -366,21 +366,33 @@ impl Tx {
     }
 
     pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        /// The rows of statements that return none.
+        #[derive(sqlx::FromRow)]
+        struct Nothing {}
+        self.run_returning::<Nothing>(statements).await.map(|_| ())
+    }
+
+    /// Runs prepared statements and reads the rows they return (`RETURNING`) into `T`.
+    pub async fn run_returning<T: Typed>(
+        &mut self,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<T>, StoreError> {
         let mismatch = || StoreError::Build("statement prepared for the other backend".into());
+        let mut out = Vec::new();
         for st in statements {
             let sql = st.sql.into_sqlx();
             match self {
                 Tx::Sqlite(tx) => {
                     let args = st.args.into_sqlite().ok_or_else(mismatch)?;
-                    sqlx::query_with(sql, args).execute(&mut **tx).await?;
+                    out.extend(sqlx::query_as_with(sql, args).fetch_all(&mut **tx).await?);
                 }
                 Tx::Postgres(tx) => {
                     let args = st.args.into_postgres().ok_or_else(mismatch)?;
-                    sqlx::query_with(sql, args).execute(&mut **tx).await?;
+                    out.extend(sqlx::query_as_with(sql, args).fetch_all(&mut **tx).await?);
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Runs one statement with text parameters.

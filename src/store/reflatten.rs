@@ -13,6 +13,7 @@ use sqlx::FromRow;
 
 use const_format::formatcp;
 
+use super::write::Rewritten;
 use super::{Backend, Sql, Store, StoreError, Tx, Writer};
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE};
 use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor, time};
@@ -110,7 +111,9 @@ impl Store {
                 }
             }
             rewritten += jobs.len() as u64;
-            tx.run(writer.prepare(&jobs)?).await?;
+            // SQLite's triggers derive the child rows; Postgres's upsert says which to derive.
+            let rewritten: Vec<Rewritten> = tx.run_returning(writer.prepare(&jobs)?).await?;
+            tx.run(writer.children(&rewritten)?).await?;
             tx.set_meta(AFTER, Some(&last)).await?;
             if redacted {
                 tx.set_meta(UNREDACTED, Some("1")).await?;
@@ -302,9 +305,10 @@ mod tests {
         store.fetch(sql, &[]).await.unwrap().texts()
     }
 
-    /// A re-derivation rewrites the rows whose derived values changed, with their child rows
-    /// (the one an older sagesync did not derive too), and leaves the others as they are: no new
-    /// row version, no child rows written again.
+    /// A re-derivation rewrites the rows whose derived values changed and leaves the others as
+    /// they are: no new row version. Of a rewritten row's child tables, it derives again those
+    /// whose source columns changed or that hold none of the row's (an older sagesync did not
+    /// derive them): here `a`'s key/value rows, and none of `b`'s.
     #[tokio::test]
     async fn only_rows_whose_derived_values_changed_are_rewritten() {
         let opts = StoreOptions {
@@ -318,7 +322,7 @@ mod tests {
             synced_at: time::Timestamp::now(),
             replace_nul: false,
         };
-        let jobs: Vec<_> = ["a", "b"]
+        let jobs: Vec<_> = ["a", "b", "c"]
             .iter()
             .map(|name| {
                 let doc = json!({
@@ -336,9 +340,8 @@ mod tests {
         store.write(statements).await.unwrap();
         for sql in [
             "UPDATE sagemaker_training_job SET algorithm_specification = NULL \
-             WHERE training_job_name = 'a'",
-            "DELETE FROM sagemaker_training_job_kv WHERE key = 'eta' \
-             AND training_job_arn LIKE '%/a'",
+             WHERE training_job_name IN ('a', 'b')",
+            "DELETE FROM sagemaker_training_job_kv WHERE training_job_arn LIKE '%/a'",
             "UPDATE sagesync_meta SET value = '1' WHERE key = 'flatten_version'",
             "CREATE TABLE written (name TEXT)",
             "CREATE TRIGGER written AFTER UPDATE ON sagemaker_training_job \
@@ -353,6 +356,7 @@ mod tests {
             texts(&store, "SELECT name FROM written ORDER BY name").await,
             [
                 "a",
+                "b",
                 "epochs of arn:aws:sagemaker:us-east-1:123456789012:training-job/a",
                 "eta of arn:aws:sagemaker:us-east-1:123456789012:training-job/a"
             ]
@@ -364,7 +368,7 @@ mod tests {
                  FROM sagemaker_training_job ORDER BY _key"
             )
             .await,
-            ["File"; 2]
+            ["File"; 3]
         );
     }
 }

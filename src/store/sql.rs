@@ -176,6 +176,14 @@ impl Backend {
         }
     }
 
+    /// The comparison that is true when two values differ, NULL being a value like any other.
+    pub fn distinct(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "IS NOT",
+            Backend::Postgres => "IS DISTINCT FROM",
+        }
+    }
+
     /// A boolean literal: SQLite keeps booleans as 0 and 1.
     pub fn boolean(self, b: bool) -> Sql {
         Sql::from(match (self, b) {

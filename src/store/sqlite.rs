@@ -73,20 +73,25 @@ pub fn open_private(path: &Path) -> io::Result<File> {
 /// otherwise, so a reader does not queue behind a running sync.
 pub async fn install_triggers(pool: &SqlitePool) -> Result<(), StoreError> {
     let wanted = children::sqlite_triggers();
-    let stored: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2)",
-    )
-    .bind(wanted[0].0)
-    .bind(wanted[1].0)
-    .fetch_all(pool)
-    .await?;
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            .fetch_all(pool)
+            .await?;
     let current = wanted
         .iter()
-        .all(|(name, sql)| stored.iter().any(|(n, s)| n == name && s == sql.as_str()));
+        .all(|(name, sql)| stored.iter().any(|(n, s)| n == name && s == sql.as_str()))
+        && !stored
+            .iter()
+            .any(|(n, _)| children::OLD_SQLITE_TRIGGERS.contains(&n.as_str()));
     if current {
         return Ok(());
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for name in children::OLD_SQLITE_TRIGGERS {
+        sqlx::query(sql!["DROP TRIGGER IF EXISTS ", name].into_sqlx())
+            .execute(&mut *tx)
+            .await?;
+    }
     for (name, sql) in wanted {
         sqlx::query(sql!["DROP TRIGGER IF EXISTS ", name].into_sqlx())
             .execute(&mut *tx)

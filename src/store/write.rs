@@ -24,7 +24,9 @@ use sqlx::types::Json;
 
 use super::{Backend, Sql, StoreError, children};
 use crate::flatten::columns::{COLUMNS, JOB_TABLE, Kind};
-use crate::flatten::{Cell, JobRecord, time};
+use crate::flatten::time::{self, Timestamp};
+use crate::flatten::{Cell, JobRecord};
+use crate::sql;
 
 /// One SQL statement with its bound values.
 pub struct Statement {
@@ -81,40 +83,68 @@ impl Writer {
                 }
             },
         )?;
-        // SQLite's triggers derive the child rows as the job rows are written.
-        if self.backend == Backend::Sqlite {
+        // SQLite's triggers derive the child rows as the job rows are written; a re-derivation
+        // on Postgres derives those the upsert's flags name (see [`Self::children`]).
+        if self.backend == Backend::Sqlite || self.reflatten {
             return Ok(out);
         }
         // All jobs of a run share its synced_at, which marks the rows this batch wrote.
         let Some(synced_at) = jobs.first().map(|j| j.synced_at) else {
             return Ok(out);
         };
-        let mut keys = jobs.iter().map(|j| j.arn.as_str());
-        for n in chunk_sizes(jobs.len(), 1, self.backend) {
+        let keys: Vec<&str> = jobs.iter().map(|j| j.arn.as_str()).collect();
+        for child in children::CHILDREN {
+            self.derive(&mut out, child, &keys, Some(synced_at))?;
+        }
+        Ok(out)
+    }
+
+    /// Postgres, re-deriving: the statements that derive again the child rows the upsert from
+    /// [`Self::prepare`] named, from the rows it returned.
+    pub fn children(&mut self, rewritten: &[Rewritten]) -> Result<Vec<Statement>, StoreError> {
+        let mut out = Vec::new();
+        for child in children::CHILDREN {
+            let keys: Vec<&str> = rewritten
+                .iter()
+                .filter(|r| r.rederive(child))
+                .map(|r| r.key.as_str())
+                .collect();
+            self.derive(&mut out, child, &keys, None)?;
+        }
+        Ok(out)
+    }
+
+    /// Deletes and inserts `child`'s rows of the jobs `keys`, written by the run `synced_at`
+    /// (none: re-deriving).
+    fn derive(
+        &mut self,
+        out: &mut Vec<Statement>,
+        child: children::Child,
+        keys: &[&str],
+        synced_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let mut keys = keys.iter();
+        for n in chunk_sizes(keys.len(), 1, self.backend) {
             let mut args = Args::new(self.backend);
             for key in keys.by_ref().take(n) {
                 args.text(Some(key));
             }
-            if !self.reflatten {
+            if let Some(synced_at) = synced_at {
                 args.time(Some(synced_at.as_datetime()));
             }
             if let Some(e) = args.take_error() {
                 return Err(StoreError::Build(e));
             }
-            for child in children::CHILDREN {
-                out.push(Statement {
-                    sql: self.sql(Shape::DeleteChildren(child), n)?,
-                    args: args.clone(),
-                });
-            }
-            for child in children::CHILDREN {
-                out.push(Statement {
-                    sql: self.sql(Shape::InsertChildren(child), n)?,
-                    args: args.clone(),
-                });
-            }
+            out.push(Statement {
+                sql: self.sql(Shape::DeleteChildren(child), n)?,
+                args: args.clone(),
+            });
+            out.push(Statement {
+                sql: self.sql(Shape::InsertChildren(child), n)?,
+                args,
+            });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Emits one statement per chunk of `rows`, binding each row with `bind`.
@@ -183,10 +213,7 @@ impl Writer {
             // A row whose derived values all came out the same is left as it is: no new row
             // version, and no child rows derived again (see [`children`]).
             let updated = || columns.iter().copied().filter(|n| !kept.contains(n));
-            let distinct = match self.backend {
-                Backend::Sqlite => "IS NOT",
-                Backend::Postgres => "IS DISTINCT FROM",
-            };
+            let distinct = self.backend.distinct();
             on_conflict.action_and_where(
                 Expr::tuple(updated().map(t))
                     .binary(BinOper::Custom(distinct), Expr::tuple(updated().map(x))),
@@ -209,7 +236,36 @@ impl Writer {
             on_conflict.action_and_where(newer.and(search_over_described.not()));
         }
         stmt.on_conflict(on_conflict);
-        Ok(Sql::sea_text(&stmt, self.backend))
+        let sql = Sql::sea_text(&stmt, self.backend);
+        Ok(match self.backend {
+            Backend::Postgres if self.reflatten => {
+                sql![sql, " RETURNING _key, ", children::rederive_flags()]
+            }
+            _ => sql,
+        })
+    }
+}
+
+/// Postgres, re-deriving: a job row the upsert rewrote, and which of its child tables to derive
+/// again ([`children::rederive_flags`]).
+#[derive(sqlx::FromRow)]
+pub struct Rewritten {
+    #[sqlx(rename = "_key")]
+    key: String,
+    kv: bool,
+    metric: bool,
+    transition: bool,
+    usage: bool,
+}
+
+impl Rewritten {
+    fn rederive(&self, child: children::Child) -> bool {
+        match child {
+            children::Child::Kv => self.kv,
+            children::Child::Metric => self.metric,
+            children::Child::Transition => self.transition,
+            children::Child::Usage => self.usage,
+        }
     }
 }
 

@@ -359,7 +359,9 @@ pub fn before_migration_12(backend: Backend) -> String {
              DROP INDEX sagemaker_training_job_instance_usage_clusters; \
              CREATE INDEX sagemaker_training_job_instance_usage_sums ON {usage} \
              (month, instance_type, region, tags, billable_instance_seconds) WHERE seq = 0; \
-             DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_children_on_update; "
+             DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_kv_on_update; \
+             DROP TRIGGER sagesync_metric_on_update; DROP TRIGGER sagesync_transition_on_update; \
+             DROP TRIGGER sagesync_usage_on_update; "
         ));
     }
     sql.push_str(&format!(
