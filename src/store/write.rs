@@ -3,7 +3,7 @@
 //!
 //! Per batch: upsert the job rows, then for the jobs it wrote delete their child rows and derive
 //! them anew from the stored row (see [`super::children`]; on SQLite, triggers do it as the rows
-//! are written). Run inside one transaction this replaces each job whole: no reader sees half of
+//! are written; a re-derivation does it only for the tables whose sources changed). Run inside one transaction this replaces each job whole: no reader sees half of
 //! a job's children and a newer version of a job leaves no stale ones. The upsert leaves a row
 //! alone (and its `synced_at` unchanged) when its `raw` is the same, so loading the same input
 //! twice changes nothing.
@@ -44,8 +44,9 @@ enum Shape {
 /// Renders and caches SQL per statement shape and row count for one backend.
 pub struct Writer {
     backend: Backend,
-    /// Re-deriving stored rows from their own `raw`: every row is rewritten, keeping its
-    /// `synced_at` and `deleted_at`, since the mapping changed and `raw` may not have.
+    /// Re-deriving stored rows from their own `raw`: every row whose derived values differ is
+    /// rewritten, keeping its `synced_at` and `deleted_at`, since the mapping changed and `raw`
+    /// may not have.
     reflatten: bool,
     sql: HashMap<(Shape, usize), Sql>,
 }
