@@ -112,8 +112,8 @@ impl Store {
             }
             rewritten += jobs.len() as u64;
             // SQLite's triggers derive the child rows; Postgres's upsert says which to derive.
-            let rewritten: Vec<Rewritten> = tx.run_returning(writer.prepare(&jobs)?).await?;
-            tx.run(writer.children(&rewritten)?).await?;
+            let returned: Vec<Rewritten> = tx.run_returning(writer.prepare(&jobs)?).await?;
+            tx.run(writer.children(&returned)?).await?;
             tx.set_meta(AFTER, Some(&last)).await?;
             if redacted {
                 tx.set_meta(UNREDACTED, Some("1")).await?;

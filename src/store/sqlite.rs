@@ -87,15 +87,15 @@ pub async fn install_triggers(pool: &SqlitePool) -> Result<(), StoreError> {
         return Ok(());
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    for name in children::OLD_SQLITE_TRIGGERS {
+    let names = children::OLD_SQLITE_TRIGGERS
+        .into_iter()
+        .chain(wanted.iter().map(|(name, _)| *name));
+    for name in names {
         sqlx::query(sql!["DROP TRIGGER IF EXISTS ", name].into_sqlx())
             .execute(&mut *tx)
             .await?;
     }
-    for (name, sql) in wanted {
-        sqlx::query(sql!["DROP TRIGGER IF EXISTS ", name].into_sqlx())
-            .execute(&mut *tx)
-            .await?;
+    for (_, sql) in wanted {
         sqlx::query(sql.into_sqlx()).execute(&mut *tx).await?;
     }
     tx.commit().await?;

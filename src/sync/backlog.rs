@@ -21,7 +21,6 @@ use super::tags::SearchTags;
 use super::worker::Worker;
 use super::{ScopeError, ScopeReport, ScopeRun, SyncOptions};
 use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
 use crate::source::{Failure, Scope, SourceError};
 use crate::store::{BacklogPosition, SearchWalk, Store};
 
@@ -152,7 +151,6 @@ impl<'a> Backlog<'a> {
         scope: &'a Scope,
         opts: &SyncOptions,
         worker: Worker<'a>,
-        id: &ScopeId,
     ) -> Self {
         Backlog {
             store,
@@ -160,7 +158,7 @@ impl<'a> Backlog<'a> {
             budget: opts.describe_budget.unwrap_or(u64::MAX),
             worker,
             from: BacklogPosition::default(),
-            report: ScopeReport::new(id),
+            report: ScopeReport::new(&scope.id),
         }
     }
 

@@ -138,7 +138,10 @@ impl Claims<'_> {
             return;
         };
         self.reports.push(match done {
-            Ok((_, report)) => report,
+            Ok((id, report)) => {
+                self.running.remove(&id);
+                report
+            }
             Err(e) => {
                 let scope = self.running.remove(&e.id()).unwrap_or_default();
                 ScopeReport::stopped(&scope, format!("the scope's task failed: {e}"))

@@ -165,7 +165,7 @@ async fn run_scope(
     let counts = opts.progress.of(&scope.id);
     let (feed, fed) = watch::channel(cursor.account_id.clone());
     let worker = Worker::new(store, api, flattener, opts, counts.clone());
-    let backlog = Backlog::new(store, scope, opts, worker.alongside(), &report.scope);
+    let backlog = Backlog::new(store, scope, opts, worker.alongside());
     let mut run = ScopeRun {
         store,
         scope,
