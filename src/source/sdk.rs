@@ -57,10 +57,7 @@ impl Rates {
 /// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
 /// figures come from).
 fn paced(op: Op, quota: f64) -> Arc<Pace> {
-    Arc::new(Pace::new(Start {
-        operation: op.name(),
-        quota,
-    }))
+    Arc::new(Pace::new(Start::known(op.name(), quota)))
 }
 
 impl SdkSageMaker {

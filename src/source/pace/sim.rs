@@ -1,39 +1,59 @@
-//! The pace against simulated services on tokio's paused clock: a token-bucket quota (holding a
-//! tenth of a second's calls, as the stand-in's), a fixed share of throttles at any rate (other
-//! clients of the account), and both, where a throttled call still spends its token. Workers
-//! retry throttled calls at once, as the SDK's retries do behind the pace. The figures asserted
-//! are the benchmarks' goals (BENCHMARKS.md), on simulated time.
+//! The pace against simulated services on tokio's paused clock, each run ten simulated minutes
+//! of answers at least: a token-bucket quota (holding a tenth of a second's calls, as the
+//! stand-in's), a share of calls throttled at random whatever the rate (other clients'
+//! polling; drawn after the call spent its token), and other clients spending the quota's tokens
+//! at a rate of their own. Workers retry a throttled call at once, as the SDK's retries do behind
+//! the pace. Each run is held to what a user would notice: the time against the bound the
+//! answered calls set (the answers the service could give us, at best, a second), the attempts
+//! per answered call (the background's throttles are everyone's lot: `1/(1 − share)`; ours come
+//! on top), and the highest pace held across two judgements in a row.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use proptest::prelude::*;
 use tokio::time::Instant;
 
 use super::{Pace, Start};
+
+/// Ten minutes of answers at the best rate: each run answers this many seconds' worth.
+const MINUTES: f64 = 10.0;
 
 struct Service {
     /// Calls a second the bucket refills with; none: no quota.
     quota: Option<f64>,
     tokens: f64,
     at: Instant,
-    /// Throttled whatever our rate, and from when.
+    /// Throttled whatever our rate, from when.
     share: f64,
     share_from: Instant,
+    /// Other clients spending the bucket's tokens, calls a second, from when.
+    others: f64,
+    others_from: Instant,
     rng: u64,
     answered: u64,
+    attempts: u64,
 }
 
 impl Service {
     fn new(quota: Option<f64>, share: f64, seed: u64) -> Self {
+        let now = Instant::now();
         Service {
             quota,
             tokens: 0.0,
-            at: Instant::now(),
+            at: now,
             share,
-            share_from: Instant::now(),
+            share_from: now,
+            others: 0.0,
+            others_from: now,
             rng: seed.max(1),
             answered: 0,
+            attempts: 0,
         }
+    }
+
+    fn bucket(quota: f64) -> Self {
+        Service::new(Some(quota), 0.0, 1)
     }
 
     /// xorshift64: a fixed sequence for each seed.
@@ -46,9 +66,16 @@ impl Service {
 
     /// Whether a call arriving now is answered.
     fn call(&mut self, now: Instant) -> bool {
+        self.attempts += 1;
         if let Some(rate) = self.quota {
             let capacity = (rate / 10.0).max(1.0);
-            self.tokens = (self.tokens + (now - self.at).as_secs_f64() * rate).min(capacity);
+            let secs = (now - self.at).as_secs_f64();
+            let others = if now >= self.others_from {
+                self.others
+            } else {
+                0.0
+            };
+            self.tokens = (self.tokens + secs * (rate - others)).min(capacity);
             self.at = now;
             if self.tokens < 1.0 {
                 return false;
@@ -63,44 +90,78 @@ impl Service {
     }
 }
 
-/// Runs `workers` callers until `calls` were answered; the simulated seconds it took, and the
-/// mean pace after the first `settle` seconds (a cut being judged lowers it for a moment).
-async fn run(
+/// What a run showed.
+#[derive(Debug)]
+struct Run {
+    seconds: f64,
+    answered: u64,
+    attempts: u64,
+    /// The highest pace two judgements in a row left in place.
+    held: f64,
+    /// The mean pace each second.
+    mean: f64,
+}
+
+impl Run {
+    fn attempts_per_answer(&self) -> f64 {
+        self.attempts as f64 / self.answered.max(1) as f64
+    }
+}
+
+/// Callers, each of `workers` tasks, share one pace starting at 95 % of `known`, until `calls`
+/// were answered; the first group stops after `first_stops` answers (one of two callers
+/// finishing its part).
+async fn run(service: Service, known: f64, callers: &[usize], calls: u64) -> Run {
+    run_with(
+        service,
+        Start::known("Simulated", known),
+        callers,
+        calls,
+        u64::MAX,
+    )
+    .await
+}
+
+async fn run_with(
     service: Service,
-    quota: f64,
-    workers: usize,
+    start: Start,
+    callers: &[usize],
     calls: u64,
-    settle: usize,
-) -> (f64, f64) {
-    let pace = Arc::new(Pace::new(Start {
-        operation: "Simulated",
-        quota,
-    }));
+    first_stops: u64,
+) -> Run {
+    let pace = Arc::new(Pace::new(start));
     let service = Arc::new(Mutex::new(service));
     let started = Instant::now();
     let latency = Duration::from_millis(30);
     let mut tasks = Vec::new();
-    for _ in 0..workers {
-        let (pace, service) = (pace.clone(), service.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                if service.lock().map(|s| s.answered >= calls).unwrap_or(true) {
-                    return;
+    for (group, workers) in callers.iter().enumerate() {
+        let stop = if group == 0 {
+            first_stops.min(calls)
+        } else {
+            calls
+        };
+        for _ in 0..*workers {
+            let (pace, service) = (pace.clone(), service.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if service.lock().map(|s| s.answered >= stop).unwrap_or(true) {
+                        return;
+                    }
+                    let ticket = pace.wait().await;
+                    tokio::time::sleep(latency / 2).await;
+                    let answered = service
+                        .lock()
+                        .map(|mut s| s.call(Instant::now()))
+                        .unwrap_or(false);
+                    tokio::time::sleep(latency / 2).await;
+                    if answered {
+                        pace.answered(Some(ticket));
+                    } else {
+                        pace.throttled(Some(ticket));
+                    }
                 }
-                let ticket = pace.wait().await;
-                tokio::time::sleep(latency / 2).await;
-                let answered = service
-                    .lock()
-                    .map(|mut s| s.call(Instant::now()))
-                    .unwrap_or(false);
-                tokio::time::sleep(latency / 2).await;
-                if answered {
-                    pace.answered(Some(ticket));
-                } else {
-                    pace.throttled(Some(ticket));
-                }
-            }
-        }));
+            }));
+        }
     }
     let trace = {
         let (pace, service) = (pace.clone(), service.clone());
@@ -117,94 +178,205 @@ async fn run(
         t.await.ok();
     }
     let rates = trace.await.unwrap_or_default();
+    let verdicts = pace.verdicts();
+    let held = verdicts
+        .windows(2)
+        .map(|w| w[0].min(w[1]))
+        .fold(0.0, f64::max);
+    let (answered, attempts) = service
+        .lock()
+        .map(|s| (s.answered, s.attempts))
+        .unwrap_or_default();
+    let run = Run {
+        seconds: started.elapsed().as_secs_f64(),
+        answered,
+        attempts,
+        held,
+        mean: rates.iter().sum::<f64>() / rates.len().max(1) as f64,
+    };
     if std::env::var_os("PACE_TRACE").is_some() {
-        eprintln!(
-            "{:.1}s; pace each second: {rates:.1?}",
-            started.elapsed().as_secs_f64()
+        eprintln!("{run:?}; verdicts {verdicts:.1?}");
+    }
+    run
+}
+
+/// Asserts a run's time within `slack` × the bound `best` answers a second set, its attempts
+/// within `1/(1 − share) + 0.05` per answer, and no pace above `1.1 × quota` held.
+fn holds(what: &str, r: &Run, best: f64, slack: f64, share: f64, quota: Option<f64>) {
+    holds_within(what, r, best, slack, (share, 0.05), quota)
+}
+
+/// [`holds`], with the attempts an answer allowed beyond the background's `1/(1 − share)`.
+fn holds_within(what: &str, r: &Run, best: f64, slack: f64, share: (f64, f64), quota: Option<f64>) {
+    let (share, extra) = share;
+    let bound = r.answered as f64 / best;
+    assert!(
+        r.seconds <= slack * bound,
+        "{what}: {:.1}s against a bound of {bound:.1}s ({r:?})",
+        r.seconds
+    );
+    let most = 1.0 / (1.0 - share) + extra;
+    assert!(
+        r.attempts_per_answer() <= most,
+        "{what}: {:.3} attempts an answer, at most {most:.3} ({r:?})",
+        r.attempts_per_answer()
+    );
+    if let Some(q) = quota {
+        assert!(
+            r.held <= 1.1 * q,
+            "{what}: a pace of {:.1} held against a quota of {q} ({r:?})",
+            r.held
         );
     }
-    let settled = rates.get(settle..).unwrap_or_default();
-    let mean = settled.iter().sum::<f64>() / settled.len().max(1) as f64;
-    (started.elapsed().as_secs_f64(), mean)
+}
+
+fn calls(best: f64) -> u64 {
+    (best * MINUTES * 60.0) as u64
 }
 
 const SEEDS: [u64; 3] = [7, 1234, 987_654_321];
 
 #[tokio::test(start_paused = true)]
-async fn a_token_bucket_quota_is_followed_within_a_tenth_of_its_bound() {
-    // Describes: 600 at 20 a second, 16 at a time.
-    let (t, _) = run(Service::new(Some(20.0), 0.0, 1), 20.0, 16, 600, 0).await;
-    assert!(t <= 1.1 * 30.0, "600 describes at 20/s took {t:.1}s");
-    // A walk: 100 pages at 2 a second, one at a time.
-    let (t, _) = run(Service::new(Some(2.0), 0.0, 1), 2.0, 1, 100, 0).await;
-    assert!(t <= 1.1 * 50.0, "100 pages at 2/s took {t:.1}s");
+async fn a_token_bucket_at_the_known_quota_is_followed() {
+    // Describes, 8 at a time; a walk, one page at a time.
+    let r = run(Service::bucket(20.0), 20.0, &[8], calls(20.0)).await;
+    holds("describes at 20/s", &r, 20.0, 1.1, 0.0, Some(20.0));
+    let r = run(Service::bucket(2.0), 2.0, &[1], calls(2.0)).await;
+    holds("a walk at 2/s", &r, 2.0, 1.1, 0.0, Some(2.0));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_quota_below_or_above_the_known_one_is_found() {
-    // Below: the first throttles find it.
-    let (t, _) = run(Service::new(Some(8.0), 0.0, 1), 20.0, 16, 600, 0).await;
-    assert!(t <= 1.15 * 75.0, "600 describes at 8/s took {t:.1}s");
-    // Above: found by probing after 30 s, at 5 % every 2 s.
-    let (t, _) = run(Service::new(Some(40.0), 0.0, 1), 20.0, 16, 3000, 0).await;
-    assert!(t <= 1.5 * 75.0, "3,000 describes at 40/s took {t:.1}s");
+async fn a_quota_below_the_known_one_is_found_and_held() {
+    let r = run(Service::bucket(8.0), 20.0, &[8], calls(8.0)).await;
+    holds("8/s", &r, 8.0, 1.1, 0.0, Some(8.0));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_fixed_share_of_throttles_at_any_rate_does_not_bring_the_pace_down() {
+async fn a_quota_above_the_known_one_is_climbed_to() {
+    let r = run(Service::bucket(40.0), 20.0, &[8], calls(40.0)).await;
+    holds("40/s", &r, 40.0, 1.15, 0.0, Some(40.0));
+    assert!(r.held >= 0.9 * 40.0, "the pace stayed at {:.1}", r.held);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_share_throttled_at_any_rate_does_not_bring_the_pace_down() {
     for seed in SEEDS {
-        // A third of the calls throttled whatever the rate, no quota: the pace holds its start
-        // (19/s) or climbs, answering two thirds of it.
-        let (t, mean) = run(Service::new(None, 1.0 / 3.0, seed), 20.0, 16, 600, 5).await;
-        let bound = 600.0 / (19.0 * 2.0 / 3.0);
-        assert!(t <= 1.15 * bound, "seed {seed}: {t:.1}s, bound {bound:.1}s");
-        assert!(
-            mean >= 0.9 * 19.0,
-            "seed {seed}: the pace fell to {mean:.2}"
-        );
-        // The same for a walk at 2 a second.
-        let (t, mean) = run(Service::new(None, 1.0 / 3.0, seed), 2.0, 1, 100, 20).await;
-        let bound = 100.0 / (1.9 * 2.0 / 3.0);
-        assert!(
-            t <= 1.25 * bound,
-            "seed {seed}: walk {t:.1}s, bound {bound:.1}s"
-        );
-        assert!(
-            mean >= 0.9 * 1.9,
-            "seed {seed}: the walk's pace fell to {mean:.2}"
+        // No quota: the pace may climb; it must not fall below its start.
+        let r = run(Service::new(None, 0.2, seed), 20.0, &[8], calls(19.0 * 0.8)).await;
+        holds("20 % at any rate", &r, 19.0 * 0.8, 1.1, 0.2, None);
+        assert!(r.mean >= 0.9 * 19.0, "seed {seed}: the pace fell to {r:?}");
+        let r = run(
+            Service::new(None, 1.0 / 3.0, seed),
+            2.0,
+            &[1],
+            calls(1.9 / 1.5),
+        )
+        .await;
+        holds(
+            "a walk, a third at any rate",
+            &r,
+            1.9 / 1.5,
+            1.15,
+            1.0 / 3.0,
+            None,
         );
     }
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_quota_and_a_share_of_throttles_together_keep_the_answered_bound() {
+async fn a_quota_and_a_share_together_keep_the_answered_bound() {
     for seed in SEEDS {
-        // 20/s, a fifth throttled after spending its token: 16 answers a second at best.
-        let (t, _) = run(Service::new(Some(20.0), 0.2, seed), 20.0, 16, 600, 0).await;
-        assert!(t <= 1.25 * 37.5, "seed {seed}: {t:.1}s");
-        // The quota lower than known as well: the hardest case, where our excess and the
-        // background's come in the same spells, so the pace wanders about the quota a while.
-        let (t, _) = run(Service::new(Some(8.0), 0.2, seed), 20.0, 16, 600, 0).await;
-        let bound = 600.0 / (8.0 * 0.8);
-        assert!(
-            t <= 1.35 * bound,
-            "seed {seed}: 8/s {t:.1}s, bound {bound:.1}s"
-        );
+        for quota in [20.0, 8.0] {
+            let service = Service::new(Some(quota), 0.2, seed);
+            let r = run(service, 20.0, &[8], calls(quota * 0.8)).await;
+            let what = format!("seed {seed}: {quota}/s and 20 %");
+            // A background this heavy hides a small excess of ours for a while (BENCHMARKS.md).
+            holds_within(&what, &r, quota * 0.8, 1.25, (0.2, 0.1), Some(quota));
+        }
     }
 }
 
 #[tokio::test(start_paused = true)]
-async fn other_clients_arriving_midway_do_not_bring_the_pace_down() {
+async fn others_arriving_midway_are_made_room_for_or_outlasted() {
+    // Others take 8 of the 20 tokens a second after five minutes: ours is 12 from then on.
+    let mut service = Service::bucket(20.0);
+    service.others = 8.0;
+    service.others_from = Instant::now() + Duration::from_secs(300);
+    let r = run(service, 20.0, &[8], (20.0 * 300.0 + 12.0 * 300.0) as u64).await;
+    let best = r.answered as f64 / 600.0;
+    holds(
+        "others spend 8/s from 5 min",
+        &r,
+        best,
+        1.1,
+        0.0,
+        Some(20.0),
+    );
     for seed in SEEDS {
-        // 10 s of our own quota, then a third of calls throttled by others' polling.
+        // A third of calls throttled by others' polling after 10 s.
         let mut service = Service::new(Some(20.0), 1.0 / 3.0, seed);
         service.share_from = Instant::now() + Duration::from_secs(10);
-        let (t, mean) = run(service, 20.0, 16, 600, 15).await;
-        let bound = 10.0 + (600.0 - 10.0 * 19.0) / (20.0 * 2.0 / 3.0);
-        assert!(t <= 1.2 * bound, "seed {seed}: {t:.1}s, bound {bound:.1}s");
-        assert!(
-            mean >= 0.85 * 19.0,
-            "seed {seed}: the pace fell to {mean:.2}"
-        );
+        let best = 20.0 * 2.0 / 3.0;
+        let r = run(service, 20.0, &[8], calls(best)).await;
+        let what = format!("seed {seed}: a third from 10 s");
+        holds_within(&what, &r, best, 1.25, (1.0 / 3.0, 0.1), Some(20.0));
+        assert!(r.mean >= 0.85 * 19.0, "seed {seed}: the pace fell to {r:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_callers_of_one_scope_share_its_pace() {
+    // The listing's describes (8 at a time) stop halfway; the backlog's (8) go on.
+    let start = Start::known("Simulated", 20.0);
+    let r = run_with(
+        Service::bucket(20.0),
+        start,
+        &[8, 8],
+        calls(20.0),
+        calls(10.0),
+    )
+    .await;
+    holds("two callers at 20/s", &r, 20.0, 1.1, 0.0, Some(20.0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_remembered_pace_is_started_from() {
+    // Against 8/s, a run that starts from the 7.8/s the last one stored is barely throttled.
+    let start = Start {
+        operation: "Simulated",
+        quota: 20.0,
+        rate: 7.8,
+    };
+    let r = run_with(Service::bucket(8.0), start, &[8], calls(8.0), u64::MAX).await;
+    holds("8/s from 7.8/s", &r, 8.0, 1.1, 0.0, Some(8.0));
+    assert!(r.attempts - r.answered <= 100, "{r:?}");
+}
+
+proptest! {
+    // Drawn from a fixed seed: the same cases every run, so a failure is the method's, not luck.
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(28),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Any quota from 12 to 60 calls a second against a known 20, and any background share up to
+    /// 15 %: within 1.25 × the answered bound, and no more attempts an answer than the share's
+    /// plus 5 %.
+    #[test]
+    fn any_quota_and_share_keep_their_bounds(
+        quota in 12.0f64..60.0,
+        share in 0.0f64..0.15,
+        seed in 1u64..u64::MAX,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let best = quota * (1.0 - share);
+        let r = runtime.block_on(run(Service::new(Some(quota), share, seed), 20.0, &[8], calls(best)));
+        holds(&format!("{quota:.1}/s, {share:.2}"), &r, best, 1.25, share, None);
     }
 }
