@@ -17,6 +17,7 @@ use serde_json::Value;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
+use super::pace::Start;
 use super::sdk::SdkSageMaker;
 use super::{Failure, SourceError};
 use crate::flatten::time::Timestamp;
@@ -33,6 +34,15 @@ pub enum Op {
 
 impl Op {
     pub const ALL: [Op; 4] = [Op::List, Op::Describe, Op::ListTags, Op::Search];
+
+    /// The quota the operation is known to have, calls a second per account and region, that
+    /// its pace starts under when no recent run left one ([`crate::source::pace::Start`]).
+    pub const fn known_quota(self) -> f64 {
+        match self {
+            Op::List | Op::Search => 2.0,
+            Op::Describe | Op::ListTags => 20.0,
+        }
+    }
 
     /// The operation's name in the API.
     pub const fn name(self) -> &'static str {
@@ -125,6 +135,11 @@ pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Option<Value>, SourceEr
 /// (pages, tags, what changed) is [`Api`]'s and the sync's, the same for both.
 pub trait SageMaker: Send + Sync {
     fn call<'a>(&'a self, request: Request<'a>) -> Answer<'a>;
+
+    /// The pace each operation learned, for the next run; none where nothing paces the calls.
+    fn learned(&self) -> Vec<(Op, f64)> {
+        Vec::new()
+    }
 }
 
 /// A scope's calls with their counters and rate limit; cheap to clone into concurrent tasks.
@@ -146,9 +161,21 @@ pub struct Summary {
 }
 
 impl Api {
-    /// The calls of scope `scope` through `client`, at most `max_rps` a second in all.
-    pub fn new(client: Client, scope: &ScopeId, max_rps: Option<f64>) -> Self {
-        Api::with_source(Arc::new(SdkSageMaker::new(client, scope)), max_rps)
+    /// The calls of scope `scope` through `client`, at most `max_rps` a second in all, each
+    /// operation's pace starting where `starts` says.
+    pub fn new(
+        client: Client,
+        scope: &ScopeId,
+        starts: &[(Op, Start)],
+        max_rps: Option<f64>,
+    ) -> Self {
+        let source = SdkSageMaker::new(client, scope, starts);
+        Api::with_source(Arc::new(source), max_rps)
+    }
+
+    /// The pace each operation learned in this run.
+    pub fn learned(&self) -> Vec<(Op, f64)> {
+        self.source.learned()
     }
 
     /// The calls of a scope answered by `source`.

@@ -50,7 +50,35 @@ pub enum SourceError {
     NoRegion(String),
 }
 
+/// The codes of a fault on the service's side (HTTP 5xx) in the AWS JSON protocols.
+const SERVER_ERRORS: &[&str] = &[
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
 impl SourceError {
+    /// Whether the same call may well succeed later: throttled, a fault on the service's side
+    /// or a timeout, with the SDK's retries spent.
+    pub fn is_transient(&self) -> bool {
+        use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+        match self {
+            SourceError::Call {
+                failure: Failure::Unreachable,
+                ..
+            } => true,
+            SourceError::Call {
+                code: Some(code), ..
+            } => [THROTTLING_ERRORS, TRANSIENT_ERRORS, SERVER_ERRORS]
+                .iter()
+                .any(|codes| codes.contains(&code.as_str())),
+            _ => false,
+        }
+    }
+
     /// Whether the service refused these credentials (a missing permission, unknown or expired
     /// keys), from its error code.
     pub fn is_denied(&self) -> bool {

@@ -34,37 +34,37 @@ pub struct SdkSageMaker {
 /// which would otherwise run dry in a throttling storm and leave jobs unsynced.
 struct Rates {
     partition: RetryPartition,
-    list: Arc<Pace>,
-    describe: Arc<Pace>,
-    list_tags: Arc<Pace>,
-    search: Arc<Pace>,
+    /// Indexed by [`Op`].
+    paces: [Arc<Pace>; 4],
 }
 
 impl Rates {
-    fn new(scope: &ScopeId) -> Self {
+    fn new(scope: &ScopeId, starts: &[(Op, Start)]) -> Self {
+        let paced = |op: Op| {
+            let start = starts
+                .iter()
+                .find(|(o, _)| *o == op)
+                .map_or_else(|| Start::known(op.name(), op.known_quota()), |(_, s)| *s);
+            Arc::new(Pace::new(start))
+        };
         Rates {
             partition: RetryPartition::custom(format!("sagesync {}", scope.key()))
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
-            list: paced(Op::List, 2.0),
-            describe: paced(Op::Describe, 20.0),
-            list_tags: paced(Op::ListTags, 20.0),
-            search: paced(Op::Search, 2.0),
+            paces: Op::ALL.map(paced),
         }
+    }
+
+    fn of(&self, op: Op) -> &Arc<Pace> {
+        &self.paces[op as usize]
     }
 }
 
-/// An operation's pace, starting from the quota it is known to have ([`Start`] says where these
-/// figures come from).
-fn paced(op: Op, quota: f64) -> Arc<Pace> {
-    Arc::new(Pace::new(Start::known(op.name(), quota)))
-}
-
 impl SdkSageMaker {
-    pub fn new(client: Client, scope: &ScopeId) -> Self {
+    pub fn new(client: Client, scope: &ScopeId, starts: &[(Op, Start)]) -> Self {
         SdkSageMaker {
             client,
-            rates: Rates::new(scope),
+            rates: Rates::new(scope, starts),
         }
     }
 
@@ -96,12 +96,19 @@ impl SageMaker for SdkSageMaker {
             }
         })
     }
+
+    fn learned(&self) -> Vec<(Op, f64)> {
+        Op::ALL
+            .iter()
+            .filter_map(|op| Some((*op, self.rates.of(*op).learned()?)))
+            .collect()
+    }
 }
 
 impl SdkSageMaker {
     async fn list(&self, token: Option<&str>) -> Result<Value, SourceError> {
         const OP: &str = Op::List.name();
-        let (config, capture) = self.per_call(&self.rates.list);
+        let (config, capture) = self.per_call(self.rates.of(Op::List));
         let call = self
             .client
             .list_training_jobs()
@@ -119,7 +126,7 @@ impl SdkSageMaker {
 
     async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
         const OP: &str = Op::Describe.name();
-        let (config, capture) = self.per_call(&self.rates.describe);
+        let (config, capture) = self.per_call(self.rates.of(Op::Describe));
         let call = self
             .client
             .describe_training_job()
@@ -141,7 +148,7 @@ impl SdkSageMaker {
         created_by: Option<&str>,
     ) -> Result<Value, SourceError> {
         const OP: &str = Op::Search.name();
-        let (config, capture) = self.per_call(&self.rates.search);
+        let (config, capture) = self.per_call(self.rates.of(Op::Search));
         let expression = created_by.map(|at| {
             SearchExpression::builder()
                 .filters(
@@ -172,7 +179,7 @@ impl SdkSageMaker {
 
     async fn list_tags(&self, arn: &str, token: Option<&str>) -> Result<Value, SourceError> {
         const OP: &str = Op::ListTags.name();
-        let (config, capture) = self.per_call(&self.rates.list_tags);
+        let (config, capture) = self.per_call(self.rates.of(Op::ListTags));
         let call = self
             .client
             .list_tags()

@@ -8,6 +8,7 @@ mod backlog;
 mod children;
 pub mod costs;
 mod lock;
+mod paces;
 mod postgres;
 pub mod read;
 mod read_only;
@@ -26,6 +27,7 @@ pub use sql::Sql;
 
 pub use backlog::{BacklogPosition, SearchWalk, Undescribed};
 pub use lock::{Claim, ScopeLocks, SyncLock, worker_name};
+pub use paces::StoredPace;
 pub use sync_state::{Cursor, Missing};
 pub use url::{Backend, DbUrl};
 pub use write::{Statement, Writer};
@@ -104,6 +106,17 @@ pub struct StoreOptions {
     pub url: DbUrl,
     /// Postgres schema for sagesync's tables (`aws` so DDSQL queries run unchanged).
     pub pg_schema: String,
+}
+
+#[cfg(test)]
+impl StoreOptions {
+    /// An in-memory SQLite database, for the in-process tests.
+    pub fn memory() -> Self {
+        StoreOptions {
+            url: DbUrl::parse("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+            pg_schema: "aws".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -299,7 +299,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::{DbUrl, StoreOptions};
+    use crate::store::StoreOptions;
 
     async fn texts(store: &Store, sql: &'static str) -> Vec<String> {
         store.fetch(sql, &[]).await.unwrap().texts()
@@ -311,10 +311,7 @@ mod tests {
     /// derive them): here `a`'s key/value rows, and none of `b`'s.
     #[tokio::test]
     async fn only_rows_whose_derived_values_changed_are_rewritten() {
-        let opts = StoreOptions {
-            url: DbUrl::parse("sqlite::memory:").unwrap(),
-            pg_schema: "aws".into(),
-        };
+        let opts = StoreOptions::memory();
         let store = Store::open(&opts).await.unwrap();
         let flattener = Flattener {
             redactor: Redactor::default_rules(),

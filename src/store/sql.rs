@@ -140,6 +140,14 @@ impl Backend {
         }
     }
 
+    /// A text parameter read as a double precision number.
+    pub fn double_param(self, i: usize) -> Sql {
+        match self {
+            Backend::Sqlite => sql!["CAST(", Sql::placeholder(self, i), " AS REAL)"],
+            Backend::Postgres => sql!["CAST(", Sql::placeholder(self, i), " AS double precision)"],
+        }
+    }
+
     /// A member of a JSON column, as JSON.
     pub fn json_member(self, column: &'static str, member: &'static str) -> Sql {
         match self {

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 mod backlog;
 mod claim;
+mod paces;
 mod progress;
 mod report;
 mod tags;
@@ -113,8 +114,11 @@ async fn sync_scope(
     flattener: &Flattener,
     opts: &SyncOptions,
 ) -> ScopeReport {
-    let api = Api::new(scope.client(), &scope.id, opts.max_rps);
-    sync_scope_with(store, &scope, &api, flattener, opts).await
+    let starts = paces::starts(store, &scope.id).await;
+    let api = Api::new(scope.client(), &scope.id, &starts, opts.max_rps);
+    let report = sync_scope_with(store, &scope, &api, flattener, opts).await;
+    paces::remember(store, &scope.id, &api).await;
+    report
 }
 
 /// [`sync_scope`] through `api`: the SDK's, or an in-process SageMaker in tests.

@@ -14,7 +14,7 @@ use crate::flatten::{Flattener, Redactor};
 use crate::source::api::{Answer, Request, SageMaker};
 use crate::source::{Api, Scope, SourceError};
 use crate::store::read::Out;
-use crate::store::{DbUrl, Missing, Store, StoreOptions};
+use crate::store::{Missing, Store, StoreOptions};
 
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
@@ -26,6 +26,9 @@ const PAGE: usize = 2;
 struct Memory {
     jobs: Mutex<BTreeMap<String, Value>>,
     search_denied: bool,
+    /// How many more describes of a job answer ThrottlingException, as when the SDK's retries
+    /// ran out.
+    throttled: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Memory {
@@ -94,6 +97,17 @@ impl Memory {
                 page(summaries, token, "TrainingJobSummaries")
             }
             Request::Describe { name } => {
+                if let Some(left) = self.throttled.lock().unwrap().get_mut(name)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    return Err(SourceError::Call {
+                        operation: "DescribeTrainingJob",
+                        code: Some("ThrottlingException".into()),
+                        failure: crate::source::Failure::Service,
+                        message: "Rate exceeded".into(),
+                    });
+                }
                 let mut doc = self.jobs.lock().unwrap().get(name).cloned();
                 // DescribeTrainingJob has no tags: they come from Search or ListTags.
                 if let Some(d) = doc.as_mut().and_then(Value::as_object_mut) {
@@ -137,10 +151,7 @@ impl SageMaker for Memory {
 }
 
 async fn store() -> Store {
-    let opts = StoreOptions {
-        url: DbUrl::parse("sqlite::memory:").unwrap(),
-        pg_schema: "aws".into(),
-    };
+    let opts = StoreOptions::memory();
     Store::open(&opts).await.unwrap()
 }
 
@@ -340,4 +351,28 @@ async fn without_search_every_job_is_described_with_list_tags() {
     assert_eq!(calls.of("ListTags"), 3, "{calls:?}");
     let rows = stored(&store).await;
     assert!(rows.iter().all(|r| r.1 && r.3.is_some()), "{rows:?}");
+}
+
+#[tokio::test]
+async fn a_describe_that_ran_out_of_retries_is_made_once_more_at_the_end() {
+    let (store, memory) = (store().await, Arc::new(Memory::with_jobs(5)));
+    {
+        let mut throttled = memory.throttled.lock().unwrap();
+        throttled.insert("job-01".into(), 1);
+        throttled.insert("job-03".into(), 2);
+    }
+    let (report, calls) = sync(&store, &memory, &options()).await;
+    // job-01 answers the second time; job-03 fails twice and is named as failed.
+    assert_eq!(calls.of("DescribeTrainingJob"), 7, "{calls:?}");
+    assert_eq!(report.failed, 1);
+    let rows = stored(&store).await;
+    assert_eq!(
+        names(&rows, |r| !r.1),
+        ["job-03"],
+        "only the twice-throttled job is left as Search built it: {rows:?}"
+    );
+    // The next sync describes it.
+    let (report, _) = sync(&store, &memory, &options()).await;
+    assert_eq!(report.failed, 0);
+    assert!(stored(&store).await.iter().all(|r| r.1));
 }

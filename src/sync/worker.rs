@@ -1,6 +1,8 @@
 //! The part of a sync that talks to the API per job: describes run concurrently under
 //! `--concurrency`, with ListTags for the jobs whose tags Search did not give; `--full` tag
-//! refreshes; and the batches they fill, each stored in one transaction.
+//! refreshes; and the batches they fill, each stored in one transaction. A describe that ran out
+//! of retries on a throttle or a transient fault is made once more, paced, when the worker
+//! finishes: by then the pace has settled, and a listed job whose describe fails has no row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +20,9 @@ use crate::store::{Store, Writer};
 
 /// What a task brings back for one job.
 enum Outcome {
-    /// DescribeTrainingJob with the tags; `None` when the job is gone.
-    Described(Result<Option<Value>, SourceError>),
+    /// DescribeTrainingJob with the tags; `None` when the job is gone. The tags already known,
+    /// for a second pass.
+    Described(Result<Option<Value>, SourceError>, Known),
     /// `--full`: the current tags of a job that did not change.
     Tags(Result<Value, SourceError>),
 }
@@ -43,6 +46,9 @@ pub(super) struct Worker<'a> {
     running: HashMap<tokio::task::Id, String>,
     pending: Vec<JobRecord>,
     gone: Vec<String>,
+    /// Describes that ran out of retries, for the second pass; and whether it is running.
+    again: Vec<(String, Known)>,
+    second_pass: bool,
 }
 
 impl<'a> Worker<'a> {
@@ -65,6 +71,8 @@ impl<'a> Worker<'a> {
             running: HashMap::new(),
             pending: Vec::new(),
             gone: Vec::new(),
+            again: Vec::new(),
+            second_pass: false,
         }
     }
 
@@ -115,8 +123,8 @@ impl<'a> Worker<'a> {
         jobs: Vec<(String, Known)>,
         report: &mut ScopeReport,
     ) -> Result<(), ScopeError> {
-        let call = |api: Api, name: String, tags| async move {
-            Outcome::Described(describe_with_tags(&api, &name, tags).await)
+        let call = |api: Api, name: String, tags: Known| async move {
+            Outcome::Described(describe_with_tags(&api, &name, tags.clone()).await, tags)
         };
         self.spawn_limited(jobs, call, report).await
     }
@@ -137,9 +145,26 @@ impl<'a> Worker<'a> {
         self.spawn_limited(jobs, call, report).await
     }
 
-    /// Waits for every job started and stores what is left.
+    /// Waits for every job started, describes once more those that ran out of retries, and
+    /// stores what is left.
     pub(super) async fn finish(&mut self, report: &mut ScopeReport) -> Result<(), ScopeError> {
         self.take_results(0, report).await?;
+        if !self.again.is_empty() {
+            let jobs = std::mem::take(&mut self.again);
+            tracing::info!(
+                "{}: {} describes ran out of retries; each is made once more",
+                report.scope,
+                jobs.len()
+            );
+            self.second_pass = true;
+            let done = self.describe_and_store(jobs, report).await;
+            let done = match done {
+                Ok(()) => self.take_results(0, report).await,
+                Err(e) => Err(e),
+            };
+            self.second_pass = false;
+            done?;
+        }
         self.flush(report).await
     }
 
@@ -165,13 +190,18 @@ impl<'a> Worker<'a> {
                 }
             };
             let doc = match outcome {
-                Outcome::Described(Ok(Some(doc))) => {
+                Outcome::Described(Err(e), tags) if e.is_transient() && !self.second_pass => {
+                    tracing::debug!("{}: {key}: {e}; described again at the end", report.scope);
+                    self.again.push((key, tags));
+                    continue;
+                }
+                Outcome::Described(Ok(Some(doc)), _) => {
                     report.described += 1;
                     self.counts.described(1);
                     doc
                 }
                 // Gone between list and describe.
-                Outcome::Described(Ok(None)) => {
+                Outcome::Described(Ok(None), _) => {
                     self.gone.push(key);
                     continue;
                 }
@@ -179,7 +209,7 @@ impl<'a> Worker<'a> {
                     Some(doc) => doc,
                     None => continue,
                 },
-                Outcome::Described(Err(e)) | Outcome::Tags(Err(e)) => {
+                Outcome::Described(Err(e), _) | Outcome::Tags(Err(e)) => {
                     tracing::warn!("{}: {key}: {e}", report.scope);
                     report.failed += 1;
                     continue;

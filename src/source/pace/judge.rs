@@ -16,7 +16,7 @@ const MIN_PROBE: f64 = 1.025;
 const TELLS: f64 = 1.1;
 /// A spell lasts at least this long and this many outcomes...
 const SPELL: Duration = Duration::from_secs(2);
-const MIN_OUTCOMES: u32 = 10;
+pub(super) const MIN_OUTCOMES: u32 = 10;
 /// ...and, under a background share, enough outcomes that its answered share is known within
 /// this relative spread (binomial), at most [`MAX_OUTCOMES`].
 const PRECISION: f64 = 0.04;
@@ -77,6 +77,8 @@ pub(super) enum Change {
 #[derive(Debug)]
 pub(super) struct State {
     pub(super) rate: f64,
+    /// Outcomes counted at all.
+    pub(super) outcomes: u64,
     /// The last spell's share, while no background is known.
     last_share: f64,
     /// The pace outside tests: what a run remembers.
@@ -262,6 +264,7 @@ impl State {
         State {
             rate,
             steady: rate,
+            outcomes: 0,
             last_share: 0.0,
             ceiling,
             next: None,
@@ -309,6 +312,7 @@ impl State {
         throttled: bool,
         now: Instant,
     ) -> Option<Change> {
+        self.outcomes += 1;
         if epoch.is_some_and(|e| e != self.epoch) {
             return None;
         }

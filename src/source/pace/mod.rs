@@ -194,9 +194,12 @@ impl Pace {
         }
     }
 
-    /// The pace learned so far, outside a test: what the next run starts from.
+    /// The pace learned so far, outside a test: what the next run starts from. None before the
+    /// service answered a spell's worth of attempts: nothing was learned, and storing the start
+    /// again would renew a stored pace no run has tried.
     pub fn learned(&self) -> Option<f64> {
-        self.state.lock().ok().map(|s| s.steady)
+        let s = self.state.lock().ok()?;
+        (s.outcomes >= u64::from(judge::MIN_OUTCOMES)).then_some(s.steady)
     }
 
     /// Attempts a second, now.
