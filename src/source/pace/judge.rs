@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::Start;
+use super::spell::{Background, MAX_SHARE, Spell, above, apart};
+
 /// A test's two paces are this far apart: far enough that our share of a quota we exceed
 /// changes measurably (5 % did not, at 20-25 % over a quota). A probe's step halves each time it
 /// finds the quota, down to [`MIN_PROBE`], and doubles back each time it finds none: a probe
@@ -38,21 +41,13 @@ const CHECK_EVERY: Duration = Duration::from_secs(60);
 const UNDER: f64 = 0.97;
 /// A spell is in excess when throttled more than the background share by this many binomial
 /// spreads plus one, and by this share at least...
-const SPREADS: f64 = 2.0;
+pub(super) const SPREADS: f64 = 2.0;
 const MIN_EXCESS: f64 = 0.02;
 /// ...and ends early, before its length, when throttled more by this many spreads plus two.
 const GLARING: f64 = 4.0;
 /// A lower pace throttled less than the spell in excess by this many spreads needs no fresh
 /// spell back at the higher pace to tell the excess was ours.
 const CLEARLY: f64 = 3.0;
-/// The background share assumed at least in the spread, and at most (so `1 − b` divides).
-const MIN_SHARE: f64 = 0.01;
-const MAX_SHARE: f64 = 0.9;
-/// Outcomes the background share is counted over (older ones fade out).
-const BACKGROUND_OUTCOMES: f64 = 400.0;
-/// A spell whose attempts came at less than this share of its pace was not held back by it: a
-/// higher pace would say nothing of the quota.
-const BINDING: f64 = 0.8;
 /// The slowest pace, and the fastest as a multiple of the known quota.
 pub(super) const FLOOR: f64 = 0.5;
 pub(super) const CEILING: f64 = 10.0;
@@ -123,144 +118,16 @@ enum Found {
     Unsure,
 }
 
-/// The attempts sent at one pace since `since`, and their outcomes.
-#[derive(Debug, Clone, Copy)]
-struct Spell {
-    since: Instant,
-    /// Filled in when the spell ends.
-    until: Instant,
-    rate: f64,
-    sent: u32,
-    answered: u32,
-    throttled: u32,
-}
-
-/// The share of attempts throttled at a pace a test showed under the quota, with that pace:
-/// steady spells no faster add to it. Never learned at a pace that may be above the quota, so
-/// it cannot grow with our own excess.
-#[derive(Debug, Clone, Copy, Default)]
-struct Background {
-    outcomes: f64,
-    throttled: f64,
-    under: Option<f64>,
-}
-
-impl Spell {
-    fn new(rate: f64, now: Instant) -> Self {
-        Spell {
-            since: now,
-            until: now,
-            rate,
-            sent: 0,
-            answered: 0,
-            throttled: 0,
-        }
-    }
-
-    fn outcomes(&self) -> u32 {
-        self.answered + self.throttled
-    }
-
-    fn share(&self) -> f64 {
-        f64::from(self.throttled) / f64::from(self.outcomes().max(1))
-    }
-
-    /// Attempts a second: the pace, when it is what held them back (the count over the spell
-    /// reads a little off it, by the turn of the first attempt and the last one in).
-    fn sent_rate(&self) -> f64 {
-        let secs = (self.until - self.since).as_secs_f64().max(1e-3);
-        let counted = f64::from(self.sent) / secs;
-        match counted >= BINDING * self.rate {
-            true => self.rate,
-            false => counted,
-        }
-    }
-
-    fn binding(&self) -> bool {
-        self.sent_rate() >= self.rate
-    }
-}
-
-impl Background {
-    fn get(&self) -> f64 {
-        if self.outcomes > 0.0 {
-            (self.throttled / self.outcomes).min(MAX_SHARE)
-        } else {
-            0.0
-        }
-    }
-
-    /// A test's lower spell was under the quota: its share is the background from now on,
-    /// counted with the background's when no different.
-    fn learn(&mut self, lower: &Spell) {
-        if !self.same(lower) {
-            *self = Background::default();
-        }
-        self.under = Some(lower.rate);
-        self.add(lower);
-    }
-
-    /// A steady spell with no excess, at a pace no faster than one shown under the quota.
-    fn steady(&mut self, spell: &Spell) {
-        if self.under.is_some_and(|u| spell.rate <= u * (1.0 + 1e-9)) {
-            self.add(spell);
-        }
-    }
-
-    /// The lower spell's share, pooled with the background's when it is no different from it
-    /// (a spell's share alone varies by its binomial spread, and the verdict divides by it).
-    fn pooled(&self, lower: &Spell) -> f64 {
-        if !self.same(lower) {
-            return lower.share();
-        }
-        let outcomes = self.outcomes + f64::from(lower.outcomes());
-        (self.throttled + f64::from(lower.throttled)) / outcomes.max(1.0)
-    }
-
-    /// A background that a spell's share does not differ from.
-    fn same(&self, spell: &Spell) -> bool {
-        let (n, t) = (spell.outcomes(), spell.throttled);
-        let b = self.get();
-        self.outcomes > 0.0
-            && !above(n, t, b, SPREADS, 1.0)
-            && !above(n, n - t, 1.0 - b, SPREADS, 1.0)
-    }
-
-    fn add(&mut self, spell: &Spell) {
-        self.outcomes += f64::from(spell.outcomes());
-        self.throttled += f64::from(spell.throttled);
-        if self.outcomes > BACKGROUND_OUTCOMES {
-            let keep = BACKGROUND_OUTCOMES / self.outcomes;
-            self.outcomes *= keep;
-            self.throttled *= keep;
-        }
-    }
-}
-
-/// How many spreads apart two spells' throttled shares are (the two-proportion z).
-fn apart(a: &Spell, b: &Spell) -> f64 {
-    let (na, nb) = (
-        f64::from(a.outcomes().max(1)),
-        f64::from(b.outcomes().max(1)),
-    );
-    let p = f64::from(a.throttled + b.throttled) / (na + nb);
-    let spread = (p * (1.0 - p) * (1.0 / na + 1.0 / nb)).sqrt().max(1e-9);
-    (a.share() - b.share()) / spread
-}
-
-/// Whether `throttled` of `outcomes` is more than a share `p` explains by `spreads` binomial
-/// spreads and `plus`.
-fn above(outcomes: u32, throttled: u32, p: f64, spreads: f64, plus: f64) -> bool {
-    let n = f64::from(outcomes);
-    let p = p.clamp(MIN_SHARE, MAX_SHARE);
-    f64::from(throttled) >= n * p + spreads * (n * p * (1.0 - p)).sqrt() + plus
-}
-
 impl State {
-    /// A pace starting at `rate`, for an operation whose quota is known to be `quota`.
-    pub(super) fn new(rate: f64, quota: f64, now: Instant) -> Self {
-        let ceiling = (quota * CEILING).max(FLOOR);
-        let rate = rate.clamp(FLOOR, ceiling);
+    /// A pace from where `start` says.
+    pub(super) fn new(start: Start, now: Instant) -> Self {
+        let ceiling = (start.quota * CEILING).max(FLOOR);
+        let rate = start.rate.clamp(FLOOR, ceiling);
+        // A learned pace found the quota: probe for more as after a probe that found it.
+        let (probe_step, probe_every) = match start.learned {
+            true => (1.0 + (STEP - 1.0) / 4.0, PROBE_EVERY * 2),
+            false => (STEP, PROBE_EVERY),
+        };
         State {
             rate,
             steady: rate,
@@ -273,10 +140,10 @@ impl State {
             spell: Spell::new(rate, now),
             test: None,
             background: Background::default(),
-            probe_at: now + PROBE_EVERY,
-            probe_every: PROBE_EVERY,
+            probe_at: now + probe_every,
+            probe_every,
             check_at: now + CHECK_EVERY,
-            probe_step: STEP,
+            probe_step,
             #[cfg(test)]
             verdicts: Vec::new(),
         }
@@ -520,6 +387,13 @@ impl State {
 mod tests {
     use super::*;
 
+    fn start(rate: f64, quota: f64) -> Start {
+        Start {
+            rate,
+            ..Start::known("Op", quota)
+        }
+    }
+
     /// Up to `n` attempts at `s`'s pace, `throttled` of them spread evenly, until the pace
     /// changes.
     fn run(s: &mut State, now: &mut Instant, n: u32, throttled: u32) {
@@ -537,7 +411,7 @@ mod tests {
     #[test]
     fn it_starts_where_told_and_waits_its_turn() {
         let now = Instant::now();
-        let mut s = State::new(19.0, 20.0, now);
+        let mut s = State::new(start(19.0, 20.0), now);
         assert_eq!(s.rate, 19.0);
         let first = s.reserve(now);
         let second = s.reserve(now);
@@ -548,7 +422,7 @@ mod tests {
     #[test]
     fn outcomes_of_attempts_sent_at_an_older_pace_are_not_counted() {
         let now = Instant::now();
-        let mut s = State::new(19.0, 20.0, now);
+        let mut s = State::new(start(19.0, 20.0), now);
         let old = s.sent(now);
         s.set(10.0, now);
         assert_eq!(s.outcome(Some(old), true, now), None);
@@ -581,7 +455,7 @@ mod tests {
     #[test]
     fn a_lower_pace_that_answers_as_many_calls_finds_the_quota() {
         let mut now = Instant::now();
-        let mut s = State::new(25.0, 20.0, now);
+        let mut s = State::new(start(25.0, 20.0), now);
         until_judged(&mut s, &mut now, |rate| (1.0 - 20.0 / rate).max(0.0));
         assert!((s.rate - 20.0 * UNDER).abs() < 0.5, "{}", s.rate);
         assert_eq!(s.background.get(), 0.0);
@@ -592,7 +466,7 @@ mod tests {
     #[test]
     fn a_lower_pace_that_answers_fewer_calls_puts_the_pace_back() {
         let mut now = Instant::now();
-        let mut s = State::new(19.0, 20.0, now);
+        let mut s = State::new(start(19.0, 20.0), now);
         until_judged(&mut s, &mut now, |_| 0.2);
         assert_eq!(s.rate, 19.0);
         assert!(
@@ -605,7 +479,7 @@ mod tests {
     #[test]
     fn no_pace_goes_below_the_floor_or_above_the_ceiling() {
         let now = Instant::now();
-        let mut s = State::new(19.0, 2.0, now);
+        let mut s = State::new(start(19.0, 2.0), now);
         assert_eq!(s.rate, 19.0);
         s.set(0.01, now);
         assert_eq!(s.rate, FLOOR);

@@ -12,34 +12,47 @@
 //! that step called our own excess "not ours", learned it as background, and climbed to 3.4 × a
 //! quota. What tells them apart is the **answered rate**: a pace above the quota answers no more
 //! calls a second than the quota, while a pace under it answers in proportion to the pace,
-//! whatever share others throttle. The method, as built (`judge`):
+//! whatever share others throttle. The method, as built (`judge`, on the counts of `spell`):
 //!
-//! - **Spells.** Outcomes are counted per spell at one pace: at least 2 s and 20 outcomes, and,
-//!   when a background share `b` is known, enough outcomes (up to 300) for the answered share to
-//!   be known within 4 %. Only attempts sent at the spell's pace count (tickets).
-//! - **Tests** compare two paces a step of 20 % apart, the spell that just ended and a fresh
-//!   one at the other pace: large enough that our share of a quota we exceed changes
-//!   measurably. The verdict takes what the quota admits as the higher pace's answered rate
-//!   divided by the lower pace's answered share: if the lower pace is under the quota, that is
-//!   the quota itself (or more than the higher pace, when both are under it); if both are above,
-//!   it is the lower pace. The pace becomes 98 % of that, between the two paces.
-//! - **Background.** When the verdict lands nearer the higher pace, the lower pace was under the
-//!   quota and its throttled share is the background `b` (steady spells no faster add to it).
-//!   It is never learned at a pace that may be above the quota, so it cannot ratchet up while
-//!   our pace rises.
+//! - **Spells.** Outcomes are counted per spell at one pace: at least 2 s and 10 outcomes, and,
+//!   under a background share `b` (or, before one is known, the last spell's share), enough
+//!   outcomes for the answered share to be known within 4 % (up to 300, or 20 s). Only attempts
+//!   sent at the spell's pace count (tickets).
+//! - **Tests** compare two paces a step apart (20 % for cuts and checks): far enough that our
+//!   share of a quota we exceed changes measurably. The verdict takes what the quota admits as
+//!   the higher pace's answered rate divided by the lower pace's answered share (pooled with the
+//!   background when no different): if the lower pace is under the quota, that is the quota
+//!   (or the higher pace, when both are under it); if both are above, it is the lower pace. A
+//!   higher pace that does not raise the answered rate is thus our own excess. The estimate's
+//!   binomial spread decides how far the pace moves: a cut or a check leaves the higher pace only
+//!   when two spreads above the estimate are under it, a probe takes the higher pace only when
+//!   the estimate is within one spread of it; else the pace goes to 97 % of the estimate.
+//! - **Background.** When the estimate is well above the lower pace (past the middle of the
+//!   step by a spread), the lower pace was under the quota and its throttled share is the
+//!   background `b`; steady spells no faster add to it. It is never learned at a pace that may
+//!   be above the quota, so it cannot ratchet up while our pace rises.
 //! - **Excess.** A steady spell throttled more than `b` explains (more than `n·b + 2σ + 1`, and 2
-//!   points more at least; early at `4σ + 2`) starts a test at a lower pace: what its answered
-//!   rate admits at the background share, and a step down at least. If the throttles were
-//!   others', the lower pace answers proportionally fewer calls and the verdict puts the pace
-//!   back: others' throttles cost one spell at a lower pace, never a slide to the floor.
-//! - **Probes.** 30 s after a test that found the quota, a spell at the pace that binds tests a
-//!   step up, to follow a quota that grows; a probe that finds no quota probes again after one
-//!   spell (a climb of 20 % every two spells). 60 s after any test, a step down checks that the
-//!   pace still buys its answers, so a background learned when others were busier cannot keep
-//!   the pace above a quota.
+//!   points more at least; early, after 1 s, at `4σ + 2`) starts a cut: a spell at what its
+//!   answered rate admits at the background share (a step down at least), then a fresh spell
+//!   back at the pace (the one that set the cut off was picked for its throttles), unless the
+//!   lower pace was throttled 3 spreads less. If the throttles were others', the lower pace
+//!   answers proportionally fewer calls and the verdict puts the pace back: others' throttles
+//!   cost a spell at a lower pace, never a slide to the floor.
+//! - **Probes and checks.** 30 s after the start, a step up probes for more quota. A probe that
+//!   finds none probes again after one spell, with its step doubled (to 20 %); one that finds
+//!   the quota waits twice as long for the next (up to 4 minutes), with its step halved (to
+//!   2.5 %); one that cannot tell probes again after a spell. A minute after any test, a step
+//!   down checks that the pace still buys its answers, so a background learned when others
+//!   were busier cannot keep the pace above a quota.
 //! - **Start** at the pace the last run stored for the scope and operation, when it is under a
 //!   day old and plausible (above 0, at most 10 × the known quota); else at 95 % of the quota
 //!   the operation is known to have. The pace stays between 0.5/s and 10 × the known quota.
+//!
+//! What the simulations (`sim`) hold it to, and where it is weaker: quotas of 12-60 calls a
+//! second with a background up to 15 % keep 1.25 × the answered bound and `1/(1 − b) + 0.05`
+//! attempts an answer; a background of a fifth or a third hides a small excess of ours for a
+//! while (up to `+0.1` attempts an answer); slow quotas (a few calls a second) under a heavy
+//! background take minutes to find, since a spell there takes 20 s.
 //!
 //! Why not the SDK's adaptive limiter: it measures its rate in half-second buckets and cuts to
 //! 70 % of that measure at each throttle, whoever caused it; at a quota of 2 calls/s the measure
@@ -50,6 +63,7 @@ pub mod http;
 mod judge;
 #[cfg(test)]
 mod sim;
+mod spell;
 
 use std::sync::Mutex;
 
@@ -69,6 +83,9 @@ pub struct Start {
     pub operation: &'static str,
     pub quota: f64,
     pub rate: f64,
+    /// A pace a run learned: the quota was found there, so the first probe for more comes
+    /// later and with a smaller step.
+    pub learned: bool,
 }
 
 /// A pace a run stored: attempts a second (as stored: it may be unreadable), and when.
@@ -98,6 +115,7 @@ impl Start {
             operation,
             quota,
             rate: quota * UNDER_KNOWN,
+            learned: false,
         }
     }
 
@@ -127,6 +145,7 @@ impl Start {
                 operation,
                 quota,
                 rate,
+                learned: true,
             },
             None,
         )
@@ -149,12 +168,8 @@ impl Pace {
     pub fn new(start: Start) -> Self {
         Pace {
             operation: start.operation,
-            state: Mutex::new(State::new(start.rate, start.quota, Instant::now())),
+            state: Mutex::new(State::new(start, Instant::now())),
         }
-    }
-
-    pub fn operation(&self) -> &'static str {
-        self.operation
     }
 
     /// Waits until the pace allows one more attempt; the ticket goes with the attempt. A turn

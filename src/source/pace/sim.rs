@@ -346,6 +346,7 @@ async fn a_remembered_pace_is_started_from() {
         operation: "Simulated",
         quota: 20.0,
         rate: 7.8,
+        learned: true,
     };
     let r = run_with(Service::bucket(8.0), start, &[8], calls(8.0), u64::MAX).await;
     holds("8/s from 7.8/s", &r, 8.0, 1.1, 0.0, Some(8.0));
