@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole sagesync test suite on a fresh machine (lints are in .ci/run). It sets up what
 # the tests need and tears it down afterwards:
-# - PostgreSQL: a throwaway cluster, unless TEST_DATABASE_URL is given;
+# - PostgreSQL: a throwaway cluster, unless TEST_DATABASE_URL is given (Debian's postgresql,
+#   installed when the server is found neither on the PATH nor where Debian puts it);
 # - moto, the SageMaker emulator: a venv in .venv-test (created once) and a moto_server on a free
 #   loopback port, unless SAGESYNC_TEST_MOTO_URL is given;
 # - Chromium, for the page tests (tests/page.rs): Debian's package, installed when missing.
@@ -21,10 +22,7 @@ if [ -z "${SAGESYNC_TEST_MOTO_URL:-}" ]; then
 fi
 
 if ! command -v chromium >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
 fi
 export SAGESYNC_TEST_CHROMIUM="${SAGESYNC_TEST_CHROMIUM:-$(command -v chromium)}"
 
