@@ -17,6 +17,19 @@ fn known_quotas(api: &StandIn) {
     );
 }
 
+/// The calls of a plain sync, which must exit 0.
+fn counted_ok(api: &StandIn, db: &Db) -> [u64; 4] {
+    let (out, calls) = api.counted(db, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}: {}",
+        db.name(),
+        stderr(&out)
+    );
+    calls
+}
+
 /// 3,000 jobs stored from Search (`--describe-budget 0`), then a plain sync completes them: it
 /// makes at most 3 % more describe attempts than describes, exits 0 with every row described,
 /// and the sync after it costs one call.
@@ -30,14 +43,7 @@ async fn completes_a_backlog_near_the_quota(db: Db) {
     let out = api.sync(&db, &["--describe-budget", "0"]);
     assert_eq!(out.status.code(), Some(0), "{}", db.name());
 
-    let (out, calls) = api.counted(&db, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}: {}",
-        db.name(),
-        stderr(&out)
-    );
+    let calls = counted_ok(&api, &db);
     assert!(
         calls[1] as f64 <= 1.03 * 3000.0,
         "{}: {} describe attempts for 3,000 describes",
@@ -52,8 +58,7 @@ async fn completes_a_backlog_near_the_quota(db: Db) {
         db.name()
     );
 
-    let (out, calls) = api.counted(&db, &[]);
-    assert_eq!(out.status.code(), Some(0));
+    let calls = counted_ok(&api, &db);
     assert_eq!(calls, [1, 0, 0, 0], "{}: an unchanged re-sync", db.name());
 }
 
@@ -77,14 +82,7 @@ async fn starts_from_the_pace_the_last_run_learned(db: Db) {
         json!({"prefix": "one", "count": 400, "first_epoch": EPOCH, "step_seconds": 60}),
     );
     api.control("quotas", json!({"DescribeTrainingJob": 8}));
-    let (out, first) = api.counted(&db, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}: {}",
-        db.name(),
-        stderr(&out)
-    );
+    let first = counted_ok(&api, &db);
     let first_throttled = first[1] - 400;
     assert!(
         first_throttled > 0,
@@ -96,14 +94,7 @@ async fn starts_from_the_pace_the_last_run_learned(db: Db) {
         "make",
         json!({"prefix": "two", "count": 400, "first_epoch": EPOCH + 1e6, "step_seconds": 60}),
     );
-    let (out, second) = api.counted(&db, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}: {}",
-        db.name(),
-        stderr(&out)
-    );
+    let second = counted_ok(&api, &db);
     let second_throttled = second[1] - 400;
     assert!(
         2 * second_throttled <= first_throttled,
