@@ -96,6 +96,7 @@ async fn starts_from_the_pace_the_last_run_learned(db: Db) {
     );
     let second = counted_ok(&api, &db);
     let second_throttled = second[1] - 400;
+    eprintln!("throttled: {first_throttled} in the first sync, {second_throttled} in the second");
     assert!(
         2 * second_throttled <= first_throttled,
         "{}: throttled {first_throttled} times in the first sync, {second_throttled} in the second",

@@ -125,7 +125,7 @@ impl State {
         let rate = start.rate.clamp(FLOOR, ceiling);
         // A learned pace found the quota: probe for more as after a probe that found it.
         let (probe_step, probe_every) = match start.learned {
-            true => (1.0 + (STEP - 1.0) / 4.0, PROBE_EVERY * 2),
+            true => (1.0 + (STEP - 1.0) / 4.0, PROBE_EVERY * 4),
             false => (STEP, PROBE_EVERY),
         };
         State {

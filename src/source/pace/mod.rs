@@ -38,7 +38,8 @@
 //!   lower pace was throttled 3 spreads less. If the throttles were others', the lower pace
 //!   answers proportionally fewer calls and the verdict puts the pace back: others' throttles
 //!   cost a spell at a lower pace, never a slide to the floor.
-//! - **Probes and checks.** 30 s after the start, a step up probes for more quota. A probe that
+//! - **Probes and checks.** 30 s after the start (2 minutes, and a 5 % step, after a start from
+//!   a learned pace), a step up probes for more quota. A probe that
 //!   finds none probes again after one spell, with its step doubled (to 20 %); one that finds
 //!   the quota waits twice as long for the next (up to 4 minutes), with its step halved (to
 //!   2.5 %); one that cannot tell probes again after a spell. A minute after any test, a step
