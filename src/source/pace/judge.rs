@@ -102,7 +102,7 @@ pub(super) struct State {
 enum Test {
     /// A steady spell, `trigger`, was in excess: a spell at the lower pace comes first, then a
     /// fresh one back at the trigger's pace (the trigger was picked for its throttles, and reads
-    /// as more throttled than its pace is), unless the lower pace was throttled glaringly less.
+    /// as more throttled than its pace is), unless the lower pace was throttled clearly less.
     Lower { trigger: Spell },
     /// The first spell of a test is in; the current spell is the other, higher when the test
     /// is a probe.
