@@ -22,16 +22,16 @@ pub(super) async fn starts(store: &Store, scope: &ScopeId) -> Vec<(Op, Start)> {
     Op::ALL
         .iter()
         .map(|&op| {
+            let operation = op.name();
             let remembered = stored
                 .iter()
-                .find(|p| p.operation == op.name())
+                .find(|p| p.operation == operation)
                 .map(|p| Remembered {
                     rate: p.rate,
                     at: p.at,
                 });
             let (start, distrust) =
-                Start::resume(op.name(), op.known_quota(), remembered.as_ref(), now);
-            let operation = op.name();
+                Start::resume(operation, op.known_quota(), remembered.as_ref(), now);
             match distrust {
                 Some(Distrust::Stale) => tracing::debug!(
                     operation,

@@ -156,14 +156,11 @@ impl<'a> Worker<'a> {
                 report.scope,
                 jobs.len()
             );
+            // On an error the scope stops, and this worker with it.
             self.second_pass = true;
-            let done = self.describe_and_store(jobs, report).await;
-            let done = match done {
-                Ok(()) => self.take_results(0, report).await,
-                Err(e) => Err(e),
-            };
+            self.describe_and_store(jobs, report).await?;
+            self.take_results(0, report).await?;
             self.second_pass = false;
-            done?;
         }
         self.flush(report).await
     }

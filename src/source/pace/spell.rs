@@ -59,16 +59,20 @@ impl Spell {
     /// Attempts a second: the pace, when it is what held them back (the count over the spell
     /// reads a little off it, by the turn of the first attempt and the last one in).
     pub(super) fn sent_rate(&self) -> f64 {
-        let secs = (self.until - self.since).as_secs_f64().max(1e-3);
-        let counted = f64::from(self.sent) / secs;
-        match counted >= BINDING * self.rate {
+        match self.binding() {
             true => self.rate,
-            false => counted,
+            false => self.counted_rate(),
         }
     }
 
+    /// Whether the pace is what held the attempts back.
     pub(super) fn binding(&self) -> bool {
-        self.sent_rate() >= self.rate
+        self.counted_rate() >= BINDING * self.rate
+    }
+
+    fn counted_rate(&self) -> f64 {
+        let secs = (self.until - self.since).as_secs_f64().max(1e-3);
+        f64::from(self.sent) / secs
     }
 }
 
@@ -109,7 +113,7 @@ impl Background {
     }
 
     /// A background that a spell's share does not differ from.
-    pub(super) fn same(&self, spell: &Spell) -> bool {
+    fn same(&self, spell: &Spell) -> bool {
         let (n, t) = (spell.outcomes(), spell.throttled);
         let b = self.get();
         self.outcomes > 0.0
@@ -117,7 +121,7 @@ impl Background {
             && !above(n, n - t, 1.0 - b, SPREADS, 1.0)
     }
 
-    pub(super) fn add(&mut self, spell: &Spell) {
+    fn add(&mut self, spell: &Spell) {
         self.outcomes += f64::from(spell.outcomes());
         self.throttled += f64::from(spell.throttled);
         if self.outcomes > BACKGROUND_OUTCOMES {
