@@ -1,6 +1,7 @@
 # Sourced after scripts/pg.sh by scripts/test.sh and the benchmarks: the AWS peers they run
 # against, each on a free loopback port and stopped when the calling script exits.
-# - moto_venv: the venv .venv-test with moto (created once); sets MOTO_PYTHON.
+# - moto_venv: the venv .venv-test with moto, and cbor2 for the stand-in's CloudWatch (created
+#   once); sets MOTO_PYTHON.
 # - start_moto VAR: a moto_server, its URL exported in the variable named by $1.
 # - start_standin: the project's stand-in (tests/fixtures/standin.py); sets $port and $standin.
 # - control WHAT [JSON] [METHOD]: a call to the stand-in's control API (POST by default).
@@ -11,6 +12,9 @@ moto_venv() {
   if [ ! -x "$venv/bin/moto_server" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6' boto3
+  fi
+  if ! "$venv/bin/python" -c 'import cbor2' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'cbor2>=5.6,<6'
   fi
   MOTO_PYTHON="$PWD/$venv/bin/python"
 }
@@ -35,7 +39,7 @@ start_standin() {
   local out
   port=$(free_port)
   out=$(mktemp /tmp/sagesync-standin.XXXXXX)
-  python3 tests/fixtures/standin.py "$port" > "$out" &
+  "${MOTO_PYTHON:-python3}" tests/fixtures/standin.py "$port" > "$out" &
   standin=$!
   on_exit "kill $standin 2>/dev/null || true; rm -f $out"
   for _ in $(seq 1 50); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done

@@ -11,6 +11,7 @@ pub mod flatten;
 pub mod input;
 pub mod load;
 pub mod log;
+pub mod metrics;
 pub mod prices;
 pub mod query;
 pub mod report;

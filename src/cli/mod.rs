@@ -2,6 +2,8 @@
 //! says how it went through [`Outcome`], which `main` turns into the exit status.
 
 mod costs;
+mod metrics;
+mod scope;
 
 use std::sync::Arc;
 
@@ -15,12 +17,13 @@ use crate::input;
 use crate::load;
 use crate::log::LogFormat;
 use crate::query::{self, format::Format};
-use crate::source::org::OrgOptions;
-use crate::source::{self, ClientOptions};
+use crate::source;
 use crate::store::url::DEFAULT_URL;
 use crate::store::{Backend, DbUrl, Missing, Store, StoreOptions};
 use crate::sync::{self, Progress, SyncOptions};
 pub use costs::{BillingCommand, PricesCommand};
+pub use metrics::MetricsCommand;
+pub use scope::ScopeArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,6 +98,9 @@ pub enum Command {
     /// SageMaker's billed usage from Cost Explorer, to check the inventory against the bill
     #[command(subcommand)]
     Billing(BillingCommand),
+    /// What the GPUs did: each ended job's utilization per host from CloudWatch
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -140,75 +146,12 @@ impl RedactArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Region to sync (repeatable; default: the region the aws CLI would use)
-    #[arg(help_heading = "Scope", long = "region", value_name = "REGION")]
-    pub regions: Vec<String>,
-
-    /// Named profile whose credentials to use (repeatable; default: the default chain)
-    #[arg(help_heading = "Scope", long = "profile", value_name = "PROFILE")]
-    pub profiles: Vec<String>,
-
-    /// Role to assume from the base credentials (repeatable), e.g. one per account
-    #[arg(
-        help_heading = "Scope",
-        long = "role-arn",
-        value_name = "ARN",
-        conflicts_with = "org_role"
-    )]
-    pub role_arns: Vec<String>,
-
-    /// Sync every active account of the AWS organization, assuming this role (a name) in each;
-    /// the base credentials are the management account's or a delegated administrator's
-    #[arg(help_heading = "Scope", long, value_name = "NAME")]
-    pub org_role: Option<String>,
-
-    /// Only the accounts under this organizational unit and its children (repeatable)
-    #[arg(
-        help_heading = "Scope",
-        long = "org-unit",
-        value_name = "OU",
-        requires = "org_role"
-    )]
-    pub org_units: Vec<String>,
-
-    /// Only this account of the organization (repeatable)
-    #[arg(
-        help_heading = "Scope",
-        long = "account",
-        value_name = "ID",
-        requires = "org_role"
-    )]
-    pub accounts: Vec<String>,
-
-    /// Leave this account of the organization out (repeatable)
-    #[arg(
-        help_heading = "Scope",
-        long = "skip-account",
-        value_name = "ID",
-        requires = "org_role"
-    )]
-    pub skip_accounts: Vec<String>,
-
-    /// External id the org role's trust policy asks for
-    #[arg(help_heading = "Scope", long, value_name = "ID", requires = "org_role")]
-    pub external_id: Option<String>,
-
-    /// Every region where SageMaker is offered in the partition; regions an account has not
-    /// enabled are skipped with a warning
-    #[arg(help_heading = "Scope", long, conflicts_with = "regions")]
-    pub all_regions: bool,
-
-    /// SageMaker endpoint, e.g. a local emulator (AWS_ENDPOINT_URL works too)
-    #[arg(help_heading = "Scope", long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 
     /// DescribeTrainingJob calls in flight per scope
     #[arg(help_heading = "Throughput", long, default_value_t = 8)]
     pub concurrency: usize,
-
-    /// Attempts per call; only throttling, timeouts and 5xx are retried
-    #[arg(help_heading = "Throughput", long, default_value_t = 10)]
-    pub max_attempts: u32,
 
     /// Jobs written per transaction
     #[arg(help_heading = "Throughput", long, default_value_t = load::DEFAULT_BATCH, hide = true)]
@@ -261,6 +204,12 @@ pub struct SyncArgs {
 
     #[command(flatten, next_help_heading = "Prices")]
     pub prices: costs::PriceListArgs,
+
+    /// Do not read the utilization of newly ended jobs from CloudWatch after the sync
+    /// (cloudwatch:GetMetricData, $0.01 per 1,000 metrics: about 6 a host, once a job)
+    #[arg(help_heading = "Utilization", long, env = "SAGESYNC_NO_METRICS",
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_metrics: bool,
 
     #[command(flatten)]
     pub redact: RedactArgs,
@@ -379,18 +328,18 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(args) => run_page(&opts, args).await,
         Command::Prices(command) => costs::run_prices(&opts, command).await,
         Command::Billing(command) => costs::run_billing(&opts, command).await,
+        Command::Metrics(command) => metrics::run(&opts, command).await,
     }
 }
 
-async fn run_sync(opts: &StoreOptions, mut args: SyncArgs) -> Result<Outcome> {
+async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor: args.redact.redactor()?,
         arn_context: None,
         synced_at: crate::flatten::time::Timestamp::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
-    let price_profile = args.profiles.first().cloned();
-    let scopes = source::client::scopes(&client_options(&mut args)).await?;
+    let scopes = source::client::scopes(&args.scope.options()).await?;
     let store = Store::open(opts).await?;
     let Some(locks) = store
         .scope_locks(opts.url.as_str(), &opts.pg_schema, args.wait)
@@ -404,6 +353,11 @@ async fn run_sync(opts: &StoreOptions, mut args: SyncArgs) -> Result<Outcome> {
         return Ok(Outcome::Busy);
     };
     let sync_opts = sync_options(&args, &scopes);
+    let harvested = if args.no_metrics {
+        Vec::new()
+    } else {
+        scopes.clone()
+    };
     let display = sync_opts.progress.show();
     let reports = with_redaction(&store, &flattener, async {
         Ok(sync::sync_all(
@@ -418,30 +372,13 @@ async fn run_sync(opts: &StoreOptions, mut args: SyncArgs) -> Result<Outcome> {
     .await;
     drop(display);
     if reports.is_ok() && !args.no_prices {
-        costs::refresh_prices(&store, &args.prices, price_profile.as_deref()).await;
+        costs::refresh_prices(&store, &args.prices, args.scope.first_profile()).await;
+    }
+    if reports.is_ok() && !args.no_metrics {
+        metrics::after_sync(&store, &harvested).await;
     }
     store.close().await;
     Ok(sync_outcome(&reports?))
-}
-
-/// Who and where to sync, taken from the arguments.
-fn client_options(args: &mut SyncArgs) -> ClientOptions {
-    let take = std::mem::take;
-    ClientOptions {
-        profiles: take(&mut args.profiles),
-        role_arns: take(&mut args.role_arns),
-        regions: take(&mut args.regions),
-        all_regions: args.all_regions,
-        org: args.org_role.take().map(|role| OrgOptions {
-            role,
-            units: take(&mut args.org_units),
-            accounts: take(&mut args.accounts),
-            skip_accounts: take(&mut args.skip_accounts),
-            external_id: args.external_id.take(),
-        }),
-        endpoint_url: args.endpoint_url.take(),
-        max_attempts: args.max_attempts,
-    }
 }
 
 fn sync_options(args: &SyncArgs, scopes: &[source::Scope]) -> SyncOptions {
@@ -452,7 +389,7 @@ fn sync_options(args: &SyncArgs, scopes: &[source::Scope]) -> SyncOptions {
             (false, false) => None,
         },
         concurrency: args.concurrency,
-        all_regions: args.all_regions,
+        all_regions: args.scope.all_regions,
         scope_concurrency: args.scope_concurrency,
         wait: args.wait,
         batch: args.batch_size.max(1),

@@ -6,6 +6,10 @@
 //! - training storage: family `ML Storage`, `usagetype` `REGION-Train:VolumeUsage.gp2`, USD per
 //!   `GB-Mo`.
 //!
+//! A Training product also states the instance type's size (`physicalGpu`, `vCpu`, `gpuMemory`),
+//! which utilization figures divide by ([`Size`]); an attribute that does not read is unknown,
+//! never 0, and `N/A` (what the Price List writes of a part an instance lacks) is 0.
+//!
 //! Every other component (Hosting, SpotTraining, Processing, Notebook, ...) is not a training
 //! price and is passed over. A product of ours whose price cannot be read is an error naming its
 //! SKU, so the caller skips it rather than store a guess.
@@ -39,6 +43,42 @@ pub struct ListedPrice {
     pub usd: f64,
     pub sku: String,
     pub effective_date: Option<String>,
+    /// The instance type's size, for a Training price.
+    pub size: Option<Size>,
+}
+
+/// An instance type's GPUs, vCPUs and GPU memory, each `None` when unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Size {
+    pub gpus: Option<u32>,
+    pub vcpus: Option<u32>,
+    pub gpu_memory_gib: Option<f64>,
+}
+
+impl Size {
+    /// The size a Training product's attributes state.
+    fn of(attrs: &Value) -> Size {
+        let text = |key: &str| attrs[key].as_str().map(str::trim);
+        let count = |v: Option<&str>| match v? {
+            "N/A" | "NA" => Some(0),
+            v => v.parse().ok(),
+        };
+        Size {
+            gpus: count(text("physicalGpu").or_else(|| text("gpu"))),
+            vcpus: count(text("vCpu")).filter(|n| *n > 0),
+            // "80 GB", "80" or N/A.
+            gpu_memory_gib: text("gpuMemory").and_then(|v| match v {
+                "N/A" | "NA" => Some(0.0),
+                v => v
+                    .trim_end_matches("GiB")
+                    .trim_end_matches("GB")
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|g: &f64| g.is_finite() && *g >= 0.0),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -68,12 +108,14 @@ pub fn read(product: &str) -> Result<Option<ListedPrice>, OfferError> {
     };
     let region = text(&attrs["regionCode"]).ok_or_else(|| bad("no regionCode"))?;
     let (usd, effective_date) = on_demand(&v["terms"]["OnDemand"], component.unit(), &bad)?;
+    let size = matches!(component, Component::Training { .. }).then(|| Size::of(attrs));
     Ok(Some(ListedPrice {
         region,
         component,
         usd,
         sku,
         effective_date,
+        size,
     }))
 }
 
@@ -173,7 +215,42 @@ mod tests {
                 usd: 0.23,
                 sku: "SKU1".into(),
                 effective_date: Some("2026-11-01T00:00:00Z".into()),
+                size: Some(Size::default()),
             }))
+        );
+    }
+
+    #[test]
+    fn a_training_instance_states_its_size() {
+        let mut attrs = instance("Training");
+        attrs["physicalGpu"] = json!("8");
+        attrs["vCpu"] = json!("96");
+        attrs["gpuMemory"] = json!("320 GB");
+        let p = read(&product("ML Instance", attrs.clone(), "Hrs", "37.7"));
+        let size = p.unwrap().unwrap().size.unwrap();
+        assert_eq!(
+            size,
+            Size {
+                gpus: Some(8),
+                vcpus: Some(96),
+                gpu_memory_gib: Some(320.0)
+            }
+        );
+        attrs["physicalGpu"] = json!("N/A");
+        attrs["vCpu"] = json!("many");
+        attrs["gpuMemory"] = json!("N/A");
+        let size = read(&product("ML Instance", attrs, "Hrs", "0.2"))
+            .unwrap()
+            .unwrap()
+            .size
+            .unwrap();
+        assert_eq!(
+            size,
+            Size {
+                gpus: Some(0),
+                vcpus: None,
+                gpu_memory_gib: Some(0.0)
+            }
         );
     }
 

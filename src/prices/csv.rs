@@ -1,11 +1,13 @@
 //! `sagesync prices load FILE.csv`: the user's own prices per instance type and region
 //! (negotiated rates, discounts), which win over the Price List's. The file is
 //! `instance_type,region,usd_per_hour` with a header; `#` starts a comment line; region `*` stands
-//! for every region the file gives no price of its own.
+//! for every region the file gives no price of its own. Two more columns may follow, `gpus` and
+//! `vcpus`: the instance type's size for utilization figures, for types the Price List lacks (an
+//! empty cell says nothing; they win over the Price List's).
 
 use std::path::Path;
 
-use sea_query::{OnConflict, Query};
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use crate::store::Sql;
 use crate::store::{Store, StoreError};
@@ -32,6 +34,8 @@ pub struct Price {
     pub instance_type: String,
     pub region: String,
     pub usd_per_hour: f64,
+    pub gpus: Option<u32>,
+    pub vcpus: Option<u32>,
 }
 
 pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
@@ -50,9 +54,16 @@ pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
         reason,
     };
     let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
-    let want = ["instance_type", "region", "usd_per_hour"];
-    if headers.iter().collect::<Vec<_>>() != want {
-        return Err(bad(1, format!("the header must be {}", want.join(","))));
+    let want = ["instance_type", "region", "usd_per_hour", "gpus", "vcpus"];
+    let columns = headers.len();
+    if !(3..=5).contains(&columns) || headers.iter().ne(want.iter().copied().take(columns)) {
+        return Err(bad(
+            1,
+            format!(
+                "the header must be {} (gpus and vcpus may follow)",
+                want[..3].join(",")
+            ),
+        ));
     }
     let mut prices = Vec::new();
     for record in reader.records() {
@@ -76,10 +87,28 @@ pub fn read(path: &Path) -> Result<Vec<Price>, PriceError> {
                     format!("usd_per_hour {usd:?} is not a non-negative number"),
                 )
             })?;
+        let count = |i: usize, name: &str, least: u32| -> Result<Option<u32>, PriceError> {
+            match record.get(i).unwrap_or_default() {
+                "" => Ok(None),
+                text => text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= least)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        bad(
+                            line,
+                            format!("{name} {text:?} is not a whole number of at least {least}"),
+                        )
+                    }),
+            }
+        };
         prices.push(Price {
             instance_type: t.into(),
             region: r.into(),
             usd_per_hour,
+            gpus: count(3, "gpus", 0)?,
+            vcpus: count(4, "vcpus", 1)?,
         });
     }
     Ok(prices)
@@ -94,6 +123,15 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
             Query::delete().from_table("instance_price"),
             store.backend(),
         ));
+        statements.push(Sql::sea(
+            Query::delete()
+                .from_table("instance_type_size")
+                .and_where(Expr::col("source").eq("csv")),
+            store.backend(),
+        ));
+    }
+    if let Some(sizes) = sizes(prices, store.backend())? {
+        statements.push(Sql::sea(&sizes, store.backend()));
     }
     for chunk in prices.chunks(1000) {
         let mut insert = Query::insert();
@@ -116,5 +154,47 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
         );
         statements.push(Sql::sea(&insert, store.backend()));
     }
+    statements.push(crate::store::metrics::fill_sizes());
     store.execute_all(statements).await
+}
+
+/// The sizes the file states, as an upsert into `instance_type_size` (the CSV's win).
+fn sizes(
+    prices: &[Price],
+    backend: crate::store::Backend,
+) -> Result<Option<sea_query::InsertStatement>, StoreError> {
+    let now = crate::flatten::time::now();
+    let at: Expr = match backend {
+        crate::store::Backend::Sqlite => Expr::val(crate::flatten::time::format(&now)),
+        crate::store::Backend::Postgres => Expr::val(now),
+    };
+    let mut insert = Query::insert();
+    insert.into_table("instance_type_size").columns([
+        "instance_type",
+        "gpus",
+        "vcpus",
+        "source",
+        "updated_at",
+    ]);
+    let mut seen = std::collections::BTreeSet::new();
+    for p in prices {
+        if (p.gpus.is_none() && p.vcpus.is_none()) || !seen.insert(&p.instance_type) {
+            continue;
+        }
+        insert
+            .values([
+                p.instance_type.clone().into(),
+                p.gpus.map(i64::from).into(),
+                p.vcpus.map(i64::from).into(),
+                "csv".into(),
+                at.clone(),
+            ])
+            .map_err(|e| StoreError::Build(e.to_string()))?;
+    }
+    insert.on_conflict(
+        OnConflict::column("instance_type")
+            .update_columns(["gpus", "vcpus", "source", "updated_at"])
+            .to_owned(),
+    );
+    Ok((!seen.is_empty()).then_some(insert))
 }

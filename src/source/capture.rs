@@ -24,9 +24,14 @@ pub struct Capture {
     pace: Arc<Pace>,
 }
 
-/// An awsJson error's code: the `X-Amzn-ErrorType` header or the body's `__type`, without the
-/// namespace (`com.amazonaws.sagemaker#ThrottlingException`) or a `:` suffix.
-fn error_code(header: Option<&str>, body: Option<&[u8]>) -> Option<String> {
+/// An error's code: the `x-amzn-query-error` header of the RPC v2 CBOR services that keep their
+/// query codes (CloudWatch: `Throttling;Sender`), else awsJson's `X-Amzn-ErrorType` header or
+/// body's `__type`, without the namespace (`com.amazonaws.sagemaker#ThrottlingException`) or a
+/// `:` suffix.
+fn error_code(query: Option<&str>, header: Option<&str>, body: Option<&[u8]>) -> Option<String> {
+    if let Some((code, _)) = query.and_then(|q| q.split_once(';')) {
+        return Some(code.to_string());
+    }
     let from_body = || {
         let v: Value = serde_json::from_slice(body?).ok()?;
         v.get("__type")?.as_str().map(str::to_string)
@@ -63,8 +68,12 @@ impl Intercept for Capture {
         if response.status().is_success() {
             self.pace.answered(ticket);
         } else {
-            let header = response.headers().get("x-amzn-errortype");
-            let code = error_code(header, response.body().bytes());
+            let headers = response.headers();
+            let code = error_code(
+                headers.get("x-amzn-query-error"),
+                headers.get("x-amzn-errortype"),
+                response.body().bytes(),
+            );
             if code.is_some_and(|c| THROTTLING_ERRORS.contains(&c.as_str())) {
                 self.pace.throttled(ticket);
             }

@@ -41,6 +41,8 @@ pub struct Scope {
     pub role_arn: Option<String>,
     config: SdkConfig,
     credentials: Option<SharedCredentialsProvider>,
+    /// `--endpoint-url` is in `config`: SageMaker's alone.
+    sagemaker_endpoint: bool,
 }
 
 impl Scope {
@@ -52,6 +54,32 @@ impl Scope {
             config = config.credentials_provider(credentials.clone());
         }
         Client::from_conf(config.build())
+    }
+
+    /// The scope's CloudWatch client: its credentials and region, `AWS_ENDPOINT_URL_CLOUDWATCH`
+    /// but never SageMaker's `--endpoint-url`. An endpoint that cannot be reached fails within
+    /// seconds, as the Price List's does.
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let mut config =
+            aws_sdk_cloudwatch::config::Builder::from(&self.config).timeout_config(timeouts());
+        if self.sagemaker_endpoint {
+            // What the SDK reads when no endpoint is configured in code: the environment's or
+            // the profile's CloudWatch endpoint, else the service's own.
+            use aws_types::service_config::ServiceConfigKey;
+            let key = ServiceConfigKey::builder()
+                .service_id("CloudWatch")
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build();
+            let own = key
+                .ok()
+                .and_then(|key| self.config.service_config()?.load_config(key));
+            config.set_endpoint_url(own);
+        }
+        if let Some(credentials) = &self.credentials {
+            config = config.credentials_provider(credentials.clone());
+        }
+        aws_sdk_cloudwatch::Client::from_conf(config.build())
     }
 }
 
@@ -68,6 +96,7 @@ impl Scope {
                 .behavior_version(BehaviorVersion::latest())
                 .build(),
             credentials: None,
+            sagemaker_endpoint: false,
         }
     }
 }
@@ -118,6 +147,7 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
                         .region(Region::new(region.clone()))
                         .build(),
                     credentials: id.credentials.clone(),
+                    sagemaker_endpoint: opts.endpoint_url.is_some(),
                 });
             }
         }
@@ -226,18 +256,22 @@ fn retries(max_attempts: u32) -> RetryConfig {
 /// An endpoint that cannot be reached (a network with no route to it) fails within seconds
 /// rather than holding a sync up.
 pub async fn account_config(profile: Option<&str>, region: &str, max_attempts: u32) -> SdkConfig {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .operation_attempt_timeout(std::time::Duration::from_secs(30))
-        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retries(max_attempts))
-        .timeout_config(timeouts)
+        .timeout_config(timeouts())
         .region(Region::new(region.to_string()));
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
     loader.load().await
+}
+
+/// Timeouts of the services besides SageMaker: a connection within 3 s, an attempt within 30.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build()
 }
 
 /// The management account's credentials: the org role when it exists there, else the base

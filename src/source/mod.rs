@@ -6,6 +6,7 @@ pub mod api;
 pub mod billing;
 pub mod capture;
 pub mod client;
+pub mod cloudwatch;
 pub mod org;
 pub mod pace;
 pub mod pricing;

@@ -4,7 +4,7 @@
 //! run leaves what was stored before it.
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
 
 use super::read::Out;
 use super::{Backend, Sql, Store, StoreError};
@@ -124,6 +124,9 @@ impl Store {
                 );
                 statements.push(Sql::sea(&storage, backend));
             }
+            if let Some(sizes) = listed_sizes(r, &at)? {
+                statements.push(Sql::sea(&sizes, backend));
+            }
             let products = i64::try_from(r.products).unwrap_or(i64::MAX);
             let fetch = Query::insert()
                 .into_table("price_list_fetch")
@@ -138,6 +141,7 @@ impl Store {
                 .to_owned();
             statements.push(Sql::sea(&fetch, backend));
         }
+        statements.push(super::metrics::fill_sizes());
         self.execute_all(statements).await
     }
 
@@ -255,6 +259,47 @@ impl Store {
             },
         ])
     }
+}
+
+/// The sizes a region's Training prices state, as an upsert into `instance_type_size` that never
+/// overwrites the CSV's; `None` when they state none.
+fn listed_sizes(r: &RegionPrices, at: &Expr) -> Result<Option<InsertStatement>, StoreError> {
+    let mut insert = Query::insert();
+    insert.into_table("instance_type_size").columns([
+        "instance_type",
+        "gpus",
+        "vcpus",
+        "gpu_memory_gib",
+        "source",
+        "updated_at",
+    ]);
+    let mut any = false;
+    for p in &r.prices {
+        let (Component::Training { instance_type }, Some(size)) = (&p.component, p.size) else {
+            continue;
+        };
+        if size.gpus.is_none() && size.vcpus.is_none() {
+            continue;
+        }
+        any = true;
+        insert
+            .values([
+                instance_type.clone().into(),
+                size.gpus.map(i64::from).into(),
+                size.vcpus.map(i64::from).into(),
+                size.gpu_memory_gib.into(),
+                "price-list".into(),
+                at.clone(),
+            ])
+            .map_err(built)?;
+    }
+    insert.on_conflict(
+        OnConflict::column("instance_type")
+            .update_columns(["gpus", "vcpus", "gpu_memory_gib", "updated_at"])
+            .action_and_where(Expr::col(("instance_type_size", "source")).ne("csv"))
+            .to_owned(),
+    );
+    Ok(any.then_some(insert))
 }
 
 /// See [`Store::price_regions_due`]. `{stale}` is the stale time, a parameter as the backend reads

@@ -8,6 +8,7 @@ mod backlog;
 mod children;
 pub mod costs;
 mod lock;
+pub mod metrics;
 mod paces;
 mod postgres;
 pub mod read;

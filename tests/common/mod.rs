@@ -382,8 +382,10 @@ pub fn aws_test_env(c: &mut Command) -> &mut Command {
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_ENDPOINT_URL")
-        // The Price List is not there: a sync reads prices only in the tests of prices.
+        // The Price List and CloudWatch are not there: a sync reads prices and utilization only
+        // in their own tests.
         .env("SAGESYNC_NO_PRICES", "1")
+        .env("SAGESYNC_NO_METRICS", "1")
 }
 
 pub fn bin() -> Command {

@@ -25,7 +25,9 @@ impl StandIn {
             .port();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/standin.py");
-        let mut child = Command::new("python3")
+        // The test venv's Python (scripts/test.sh), which has cbor2 for CloudWatch.
+        let python = std::env::var("SAGESYNC_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = Command::new(python)
             .arg(script)
             .arg(port.to_string())
             .stdout(Stdio::piped())

@@ -1,0 +1,309 @@
+//! What the GPUs did for the money, end to end on both backends: the harvest after `sync` and
+//! `metrics sync` against the stand-in's CloudWatch (RPC v2 CBOR, as the SDK speaks it; moto
+//! answers it 404), figures worked out by hand, retention by age, paging, a second run that
+//! asks nothing, a refused permission, and the reports in idle dollars.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::standin::StandIn;
+use common::*;
+use serde_json::{Value, json};
+
+const DAY: i64 = 86_400;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// The stand-in's CloudWatch needs cbor2, in the test venv scripts/test.sh makes.
+fn require_cbor2() {
+    let python = std::env::var("SAGESYNC_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import cbor2"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{python} has no cbor2: run the tests with ./scripts/test.sh, or set SAGESYNC_TEST_PYTHON to a python with cbor2"
+    );
+}
+
+/// A completed job on the stand-in that ended `ended_ago` seconds ago after an hour's training,
+/// with this ResourceConfig.
+fn put_job(api: &StandIn, name: &str, ended_ago: i64, resources: Value) {
+    let end = now() - ended_ago;
+    api.control(
+        "make",
+        json!({"prefix": name, "count": 1, "first_epoch": end - 3700, "status": "Completed"}),
+    );
+    api.control(
+        "set",
+        json!({"name": format!("{name}-0000"), "status": "Completed", "extra": {
+            "TrainingStartTime": end - 3600, "TrainingEndTime": end,
+            "TrainingTimeInSeconds": 3600, "BillableTimeInSeconds": 3600,
+            "ResourceConfig": resources}}),
+    );
+}
+
+fn single(itype: &str, count: u32) -> Value {
+    json!({"InstanceType": itype, "InstanceCount": count, "VolumeSizeInGB": 30})
+}
+
+/// Each host's [GPU, GPU memory, CPU, memory] as [mean, peak]; null for a silent host.
+fn host(gpu: f64, memory: f64, cpu: f64, ram: f64) -> Value {
+    json!([
+        [gpu, gpu * 1.5],
+        [memory, memory * 1.2],
+        [cpu, cpu],
+        [ram, ram + 10.0]
+    ])
+}
+
+const SIZES: &str = "instance_type,region,usd_per_hour,gpus,vcpus
+ml.g5.12xlarge,*,7.0,4,48
+ml.g5.2xlarge,*,1.5,1,8
+ml.m5.xlarge,*,0.25,0,4
+";
+
+/// The jobs whose figures are worked out by hand (ml.g5.12xlarge: 4 GPUs, 48 vCPUs):
+/// - two: 2 × g5.12xlarge, hosts at 200 and 100 → 300 / 8 GPUs = 37.5 %;
+/// - hetero: 1 × g5.12xlarge and 2 × g5.2xlarge (1 GPU), hosts at 300, 60, 60 → 420 / 6 = 70 %;
+/// - cpu: 1 × m5.xlarge (no GPU, 4 vCPUs), CPU at 200 → 50 %, asked CPU and memory alone;
+/// - silent: 2 × g5.12xlarge, algo-2 answers nothing → partial, its own 300 / 4 = 75 %;
+/// - quiet: nothing at all → no-data; month: ended 30 days ago (5-minute periods), at 200 → 50 %;
+/// - big: 90 × g5.12xlarge at 100 → 25 %, 540 queries in two calls;
+/// - ancient: ended 500 days ago → expired, never asked.
+fn stage(api: &StandIn) {
+    put_job(api, "two", 3 * 3600, single("ml.g5.12xlarge", 2));
+    put_job(
+        api,
+        "hetero",
+        3 * 3600,
+        json!({"VolumeSizeInGB": 30, "InstanceGroups": [
+            {"InstanceGroupName": "big", "InstanceType": "ml.g5.12xlarge", "InstanceCount": 1},
+            {"InstanceGroupName": "small", "InstanceType": "ml.g5.2xlarge", "InstanceCount": 2}]}),
+    );
+    put_job(api, "cpu", 3 * 3600, single("ml.m5.xlarge", 1));
+    put_job(api, "silent", 3 * 3600, single("ml.g5.12xlarge", 2));
+    put_job(api, "quiet", 3 * 3600, single("ml.g5.12xlarge", 1));
+    put_job(api, "month", 30 * DAY, single("ml.g5.12xlarge", 1));
+    put_job(api, "big", 2 * DAY, single("ml.g5.12xlarge", 90));
+    put_job(api, "ancient", 500 * DAY, single("ml.g5.12xlarge", 1));
+    let big: Vec<Value> = (0..90).map(|_| host(100.0, 50.0, 480.0, 40.0)).collect();
+    api.control(
+        "utilization",
+        json!({"page_size": 200, "hosts": {
+            "two-0000": [host(200.0, 120.0, 2400.0, 50.0), host(100.0, 80.0, 1200.0, 70.0)],
+            "hetero-0000": [host(300.0, 200.0, 960.0, 30.0), host(60.0, 40.0, 160.0, 30.0),
+                            host(60.0, 40.0, 160.0, 30.0)],
+            "cpu-0000": [host(0.0, 0.0, 200.0, 40.0)],
+            "silent-0000": [host(300.0, 100.0, 960.0, 30.0), null],
+            "month-0000": [host(200.0, 100.0, 960.0, 30.0)],
+            "big-0000": big,
+            "ancient-0000": [host(400.0, 400.0, 4800.0, 90.0)]}}),
+    );
+}
+
+/// `sagesync sync` with the harvest after it, CloudWatch on the stand-in.
+fn sync(api: &StandIn, db: &Db) -> std::process::Output {
+    let url = api.url();
+    let mut c = api.costs_cmd(
+        db,
+        &["sync", "--region", "us-east-1", "--endpoint-url", &url],
+    );
+    c.env_remove("SAGESYNC_NO_METRICS")
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", &url);
+    let out = c.output().expect("run sync");
+    eprintln!("--- sync exited {:?}\n{}", out.status.code(), stderr(&out));
+    out
+}
+
+fn metrics_sync(api: &StandIn, db: &Db) -> std::process::Output {
+    let url = api.url();
+    let mut c = api.costs_cmd(db, &["metrics", "sync", "--region", "us-east-1"]);
+    c.env("AWS_ENDPOINT_URL_CLOUDWATCH", &url);
+    let out = c.output().expect("run metrics sync");
+    eprintln!(
+        "--- metrics sync exited {:?}\n{}",
+        out.status.code(),
+        stderr(&out)
+    );
+    out
+}
+
+fn utilization(db: &Db) -> Vec<Value> {
+    let round = |column: &str, name: &str| match db.name() {
+        "postgres" => format!("round(u.{column}::numeric, 2)::float8 AS {name}"),
+        _ => format!("round(u.{column}, 2) AS {name}"),
+    };
+    let sql = format!(
+        "SELECT j.training_job_name AS name, u.status, u.hosts_expected, u.hosts_measured, \
+         u.gpus, {}, {}, {}, u.memory_max_pct AS memory_max, u.period_seconds \
+         FROM sagemaker_training_job_utilization u \
+         JOIN sagemaker_training_job j ON j._key = u.training_job_arn ORDER BY 1",
+        round("gpu_utilization_pct", "gpu"),
+        round("gpu_utilization_max_pct", "gpu_max"),
+        round("cpu_utilization_pct", "cpu"),
+    );
+    query(db, &["--sql", &sql])
+}
+
+#[test]
+fn utilization_of_each_kind_of_job_matches_the_figures_worked_by_hand() {
+    require_cbor2();
+    for db in backends() {
+        let api = StandIn::start();
+        stage(&api);
+        let sizes = write_file(db.dir.path(), "sizes.csv", SIZES);
+        assert_eq!(
+            db.run(&["prices", "load", sizes.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+        let out = sync(&api, &db);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "utilization: 8 jobs read (5 measured, 1 partial, 1 with no data, 1 expired)"
+            ),
+            "{}: {err}",
+            db.name()
+        );
+        assert!(err.contains("metrics requested ($0."), "{err}");
+
+        let rows = utilization(&db);
+        let row = |name: &str| find(&rows, &[("name", &format!("{name}-0000"))]).clone();
+        let figures = |name: &str, cols: &[&str]| -> Vec<Value> {
+            let r = row(name);
+            cols.iter().map(|c| r[*c].clone()).collect()
+        };
+        let cols = ["status", "hosts_expected", "hosts_measured", "gpus", "gpu"];
+        assert_eq!(
+            figures("two", &cols),
+            [json!("measured"), json!(2), json!(2), json!(8), json!(37.5)],
+            "{}",
+            db.name()
+        );
+        // The busiest host's peak: 300 × 1.5 of 4 GPUs.
+        assert_eq!(row("two")["gpu_max"], json!(75.0));
+        assert_eq!(row("two")["cpu"], json!(37.5), "3,600 of 96 vCPUs");
+        assert_eq!(row("two")["memory_max"].as_f64(), Some(80.0));
+        assert_eq!(
+            figures("hetero", &cols),
+            [json!("measured"), json!(3), json!(3), json!(6), json!(70.0)]
+        );
+        // Hosts of different sizes: no host's share of its own GPUs can be said.
+        assert!(row("hetero")["gpu_max"].is_null());
+        let cpu = row("cpu");
+        assert_eq!(
+            (&cpu["gpus"], &cpu["gpu"], &cpu["cpu"]),
+            (&json!(0), &Value::Null, &json!(50.0))
+        );
+        assert_eq!(
+            figures("silent", &cols),
+            [json!("partial"), json!(2), json!(1), json!(8), json!(75.0)]
+        );
+        assert_eq!(
+            figures("quiet", &cols),
+            [json!("no-data"), json!(1), json!(0), json!(4), Value::Null]
+        );
+        let month = row("month");
+        assert_eq!(month["gpu"], json!(50.0), "{month}");
+        assert_eq!(month["period_seconds"].as_i64().unwrap() % 300, 0);
+        assert_eq!(
+            figures("big", &cols),
+            [
+                json!("measured"),
+                json!(90),
+                json!(90),
+                json!(360),
+                json!(25.0)
+            ]
+        );
+        assert_eq!(row("ancient")["status"], json!("expired"));
+
+        // Straggler hosts show in the hosts' table.
+        let hosts = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT h.host, h.gpu_utilization_avg FROM sagemaker_training_job_host_utilization h \
+                 JOIN sagemaker_training_job j ON j._key = h.training_job_arn \
+                 WHERE j.training_job_name = 'two-0000' ORDER BY 1",
+            ],
+        );
+        assert_eq!(
+            hosts,
+            [
+                json!({"host": "algo-1", "gpu_utilization_avg": 200.0}),
+                json!({"host": "algo-2", "gpu_utilization_avg": 100.0})
+            ]
+        );
+
+        let requests = api.http("GET", "/control/metric_requests", "");
+        let requests = requests.as_array().unwrap();
+        for r in requests {
+            assert!(r["queries"].as_u64().unwrap() <= 500, "{r}");
+            let hosts = r["hosts"].as_array().unwrap();
+            assert!(
+                !hosts
+                    .iter()
+                    .any(|h| h.as_str().unwrap().starts_with("ancient")),
+                "an expired job is never asked: {r}"
+            );
+        }
+        let pages = api.calls_of("GetMetricData");
+        // big's 540 queries: calls of 500 and 40, the first in three pages of 200; the other
+        // jobs by age: 30 days (5-minute periods) and the hours-old ones.
+        assert!(pages >= 6, "{pages}");
+
+        // A second run asks nothing: every ended job has its row.
+        let out = metrics_sync(&api, &db);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stderr(&out).contains("no ended job is waiting"));
+        assert_eq!(api.calls_of("GetMetricData"), pages, "{}", db.name());
+    }
+}
+
+#[test]
+fn a_refused_permission_is_one_warning_and_the_sync_goes_on() {
+    require_cbor2();
+    for db in backends() {
+        let api = StandIn::start();
+        put_job(&api, "two", 3 * 3600, single("ml.g5.12xlarge", 2));
+        api.control("deny", json!({"ops": ["GetMetricData"]}));
+        let out = sync(&api, &db);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let err = stderr(&out);
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 1, "{}: {err}", db.name());
+        assert!(
+            warnings[0].contains("these credentials need cloudwatch:GetMetricData"),
+            "{err}"
+        );
+        assert!(err.contains("AccessDenied"), "{err}");
+        assert_eq!(
+            query(
+                &db,
+                &["--sql", "SELECT count(*) AS n FROM sagemaker_training_job"]
+            )[0]["n"],
+            json!(1)
+        );
+        assert_eq!(
+            utilization(&db).len(),
+            0,
+            "nothing stored of a refused call"
+        );
+        // On its own, a refusal in every scope is a failure with the permission to grant.
+        let out = metrics_sync(&api, &db);
+        assert_eq!(out.status.code(), Some(2), "{}", db.name());
+        assert!(stderr(&out).contains("cloudwatch:GetMetricData"));
+    }
+}
