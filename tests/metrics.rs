@@ -247,6 +247,8 @@ fn utilization_of_each_kind_of_job_matches_the_figures_worked_by_hand() {
             ]
         );
 
+        idle_dollars_match_the_figures_worked_by_hand(&db);
+
         let requests = api.http("GET", "/control/metric_requests", "");
         let requests = requests.as_array().unwrap();
         for r in requests {
@@ -270,6 +272,126 @@ fn utilization_of_each_kind_of_job_matches_the_figures_worked_by_hand() {
         assert!(stderr(&out).contains("no ended job is waiting"));
         assert_eq!(api.calls_of("GetMetricData"), pages, "{}", db.name());
     }
+}
+
+/// The jobs of [`stage`] at the CSV's prices (ml.g5.12xlarge $7.00 an hour, ml.g5.2xlarge $1.50),
+/// an hour each: idle dollars = compute × (1 − utilization):
+/// big $630 × 0.75 = $472.50, two $14 × 0.625 = $8.75, month $7 × 0.5 and silent $14 × 0.25 =
+/// $3.50, hetero ($7 + $3) × 0.3 = $3.00; quiet (no data) and cpu (no GPU) are not there.
+fn idle_dollars_match_the_figures_worked_by_hand(db: &Db) {
+    let idle = query(db, &["idle-gpu"]);
+    let names: Vec<&str> = idle
+        .iter()
+        .map(|r| r["training_job_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "big-0000",
+            "two-0000",
+            "month-0000",
+            "silent-0000",
+            "hetero-0000"
+        ],
+        "{}",
+        db.name()
+    );
+    let usd: Vec<f64> = idle
+        .iter()
+        .map(|r| r["idle_gpu_usd"].as_f64().unwrap())
+        .collect();
+    assert_eq!(usd, [472.5, 8.75, 3.5, 3.5, 3.0]);
+    let two = &idle[1];
+    assert_eq!(
+        [
+            &two["instances"],
+            &two["gpus"],
+            &two["gpu_utilization_pct"],
+            &two["gpu_hours"],
+            &two["compute_usd"]
+        ],
+        [
+            &json!(2),
+            &json!(8),
+            &json!(37.5),
+            &json!(8.0),
+            &json!(14.0)
+        ]
+    );
+    assert_eq!(
+        two["gpu_memory_max_pct"],
+        json!(36.0),
+        "the busiest host's 120 × 1.2 of 4 GPUs"
+    );
+    let hetero = &idle[4];
+    assert_eq!(
+        (
+            &hetero["instances"],
+            &hetero["gpu_hours"],
+            &hetero["compute_usd"]
+        ),
+        (&json!(3), &json!(6.0), &json!(10.0))
+    );
+    let top = query(db, &["idle-gpu", "--param", "limit=1"]);
+    assert_eq!(top.len(), 1);
+
+    // Summed over the months (jobs that ended hours ago may be last month's at midnight).
+    let by_type = query(db, &["gpu-utilization"]);
+    let total = |t: &str, column: &str| -> f64 {
+        by_type
+            .iter()
+            .filter(|r| r["instance_type"] == json!(t))
+            .filter_map(|r| r[column].as_f64())
+            .sum()
+    };
+    let near = |a: f64, b: f64| (a - b).abs() < 0.01;
+    assert!(
+        near(total("ml.g5.12xlarge", "gpu_hours"), 392.0),
+        "{by_type:#?}"
+    );
+    assert!(
+        near(total("ml.g5.12xlarge", "used_gpu_hours"), 103.8),
+        "{by_type:#?}"
+    );
+    assert!(
+        near(total("ml.g5.12xlarge", "unmeasured_gpu_hours"), 8.0),
+        "quiet and ancient"
+    );
+    assert!(
+        near(total("ml.g5.12xlarge", "idle_gpu_usd"), 490.35),
+        "{by_type:#?}"
+    );
+    assert!(near(total("ml.g5.2xlarge", "used_gpu_hours"), 1.4));
+    assert!(near(total("ml.g5.2xlarge", "idle_gpu_usd"), 0.9));
+    assert!(
+        by_type
+            .iter()
+            .all(|r| r["instance_type"] != json!("ml.m5.xlarge")),
+        "no GPU"
+    );
+    assert!(by_type.iter().all(|r| r["tag_value"].is_null()));
+    let by_job = query(db, &["gpu-utilization", "--param", "tag_key=job"]);
+    let two: Vec<&Value> = by_job
+        .iter()
+        .filter(|r| r["tag_value"] == json!("two-0000"))
+        .collect();
+    assert_eq!(two.len(), 1, "{by_job:#?}");
+    assert_eq!(
+        [
+            &two[0]["instance_type"],
+            &two[0]["gpu_hours"],
+            &two[0]["used_gpu_hours"],
+            &two[0]["utilization_pct"],
+            &two[0]["idle_gpu_usd"]
+        ],
+        [
+            &Value::Null,
+            &json!(8.0),
+            &json!(3.0),
+            &json!(37.5),
+            &json!(8.75)
+        ]
+    );
 }
 
 #[test]
@@ -305,5 +427,90 @@ fn a_refused_permission_is_one_warning_and_the_sync_goes_on() {
         let out = metrics_sync(&api, &db);
         assert_eq!(out.status.code(), Some(2), "{}", db.name());
         assert!(stderr(&out).contains("cloudwatch:GetMetricData"));
+    }
+}
+
+#[test]
+fn sizes_come_from_the_price_list_and_the_csv_and_size_jobs_measured_before_them() {
+    require_cbor2();
+    for db in backends() {
+        let api = StandIn::start();
+        put_job(&api, "two", 3 * 3600, single("ml.g5.12xlarge", 2));
+        put_job(&api, "cpu", 3 * 3600, single("ml.m5.xlarge", 1));
+        api.control(
+            "utilization",
+            json!({"hosts": {
+                "two-0000": [host(200.0, 120.0, 2400.0, 50.0), host(100.0, 80.0, 1200.0, 70.0)],
+                "cpu-0000": [host(0.0, 0.0, 200.0, 40.0)]}}),
+        );
+        // Measured while no size is known: the hosts' figures are kept, the shares wait.
+        assert_eq!(sync(&api, &db).status.code(), Some(0));
+        let two = || {
+            let rows = utilization(&db);
+            find(&rows, &[("name", "two-0000")]).clone()
+        };
+        assert_eq!(
+            (&two()["gpus"], &two()["gpu"]),
+            (&Value::Null, &Value::Null)
+        );
+
+        api.control(
+            "offer",
+            json!({"prices": {"us-east-1": {"ml.g5.12xlarge": 7.09, "ml.m5.xlarge": 0.23}},
+                   "sizes": {"ml.g5.12xlarge": [4, 48], "ml.m5.xlarge": ["N/A", 4]}}),
+        );
+        assert_eq!(api.costs(&db, &["prices", "sync"]).status.code(), Some(0));
+        assert_eq!((&two()["gpus"], &two()["gpu"]), (&json!(8), &json!(37.5)));
+        let sizes = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT instance_type, gpus, vcpus, gpu_memory_gib, source FROM instance_type_size ORDER BY 1",
+            ],
+        );
+        assert_eq!(
+            sizes,
+            [
+                json!({"instance_type": "ml.g5.12xlarge", "gpus": 4, "vcpus": 48, "gpu_memory_gib": 96.0, "source": "price-list"}),
+                json!({"instance_type": "ml.m5.xlarge", "gpus": 0, "vcpus": 4, "gpu_memory_gib": 0.0, "source": "price-list"})
+            ],
+            "{}",
+            db.name()
+        );
+        // The CSV's win for their type, and stay when the Price List is read again.
+        let csv = write_file(
+            db.dir.path(),
+            "sizes.csv",
+            "instance_type,region,usd_per_hour,gpus\nml.g5.12xlarge,*,7.0,8\n",
+        );
+        assert_eq!(
+            db.run(&["prices", "load", csv.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+        assert_eq!(api.costs(&db, &["prices", "sync"]).status.code(), Some(0));
+        let g5 = query(
+            &db,
+            &[
+                "--sql",
+                "SELECT gpus, source FROM instance_type_size WHERE instance_type = 'ml.g5.12xlarge'",
+            ],
+        );
+        assert_eq!(g5, [json!({"gpus": 8, "source": "csv"})], "{}", db.name());
+        // The CSV corrects the jobs of its types: 2 × 8 GPUs now.
+        assert_eq!((&two()["gpus"], &two()["gpu"]), (&json!(16), &json!(18.75)));
+        let bad = write_file(
+            db.dir.path(),
+            "bad.csv",
+            "instance_type,region,usd_per_hour,gpus\nml.g5.12xlarge,*,7.0,four\n",
+        );
+        let out = db.run(&["prices", "load", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("bad.csv line 2: gpus \"four\" is not a whole number"),
+            "{}",
+            stderr(&out)
+        );
     }
 }

@@ -154,6 +154,14 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
         );
         statements.push(Sql::sea(&insert, store.backend()));
     }
+    let sized: Vec<&str> = prices
+        .iter()
+        .filter(|p| p.gpus.is_some() || p.vcpus.is_some())
+        .map(|p| p.instance_type.as_str())
+        .collect();
+    if !sized.is_empty() {
+        statements.push(crate::store::metrics::resize(store.backend(), &sized));
+    }
     statements.push(crate::store::metrics::fill_sizes());
     store.execute_all(statements).await
 }

@@ -5,11 +5,10 @@ pub mod params;
 pub mod reports;
 
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 
-use reports::{PRICE_COLUMNS, REPORTS, Report};
+use reports::{REPORTS, Report};
 
-use crate::store::read::{Out, Sink};
+use crate::store::read::Sink;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,17 +111,9 @@ pub async fn run_report(
         }
         values.push(value);
     }
-    let dropped: &[&str] = if has_prices(store).await? {
-        &[]
-    } else {
-        PRICE_COLUMNS
-    };
-    let mut sink = Without {
-        sink,
-        names: dropped,
-        keep: Vec::new(),
-    };
-    Ok(store.stream_read_only(&sql, &values, &mut sink).await?)
+    // Every column, whatever is stored: a dollar column without prices is empty, so a script
+    // reading it works before prices arrive.
+    Ok(store.stream_read_only(&sql, &values, sink).await?)
 }
 
 /// Runs SQL of the user's, handing its rows to `sink` as they come; returns how many.
@@ -156,10 +147,6 @@ pub async fn run_sql(
     Ok(store.stream_read_only(&sql, &values, sink).await?)
 }
 
-async fn has_prices(store: &Store) -> Result<bool, StoreError> {
-    Ok(store.price_sources().await?.iter().any(|s| s.prices > 0))
-}
-
 /// Where the stored prices came from and how old they are, for `--list`.
 pub async fn price_note(store: &Store) -> Result<String, StoreError> {
     let mut s = String::from("\nprices:\n");
@@ -179,36 +166,4 @@ pub async fn price_note(store: &Store) -> Result<String, StoreError> {
         ));
     }
     Ok(s)
-}
-
-/// A sink that never sees the columns named (the dollar figures when there are no prices).
-struct Without<'a> {
-    sink: &'a mut dyn Sink,
-    names: &'a [&'a str],
-    keep: Vec<bool>,
-}
-
-impl Sink for Without<'_> {
-    fn columns(&mut self, names: &[String]) -> ControlFlow<()> {
-        self.keep = names
-            .iter()
-            .map(|c| !self.names.contains(&c.as_str()))
-            .collect();
-        let kept: Vec<String> = names
-            .iter()
-            .zip(&self.keep)
-            .filter(|(_, k)| **k)
-            .map(|(c, _)| c.clone())
-            .collect();
-        self.sink.columns(&kept)
-    }
-
-    fn row(&mut self, row: Vec<Out>) -> ControlFlow<()> {
-        let mut flags = self.keep.iter();
-        let row = row
-            .into_iter()
-            .filter(|_| flags.next().copied().unwrap_or(true))
-            .collect();
-        self.sink.row(row)
-    }
 }

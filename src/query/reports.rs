@@ -34,22 +34,14 @@ pub const REPORTS: &[Report] = &[
     report!("reconcile"),
     report!("costliest-jobs"),
     report!("waste"),
+    report!("idle-gpu"),
+    report!("gpu-utilization"),
     report!("spot-savings"),
     report!("failures"),
     report!("long-running"),
     report!("security-posture"),
     report!("security-findings"),
     report!("tuning-leaderboard"),
-];
-
-/// Columns dropped from the reports' output while no price is stored (neither `prices load` nor
-/// `prices sync`): hours alone read better than columns that are all empty.
-pub const PRICE_COLUMNS: &[&str] = &[
-    "compute_usd",
-    "warm_pool_usd",
-    "storage_usd",
-    "unpriced_instance_hours",
-    "estimated_usd",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use sea_query::{Expr, OnConflict, Query};
 use sqlx::FromRow;
 
-use super::{Sql, Store, StoreError};
+use super::{Backend, Sql, Store, StoreError};
 use crate::flatten::time::Timestamp;
 use crate::sql;
 
@@ -135,8 +135,8 @@ impl Store {
         }
         let backend = self.backend();
         let at: Expr = match backend {
-            super::Backend::Sqlite => Expr::val(now.to_string()),
-            super::Backend::Postgres => Expr::val(now.as_datetime()),
+            Backend::Sqlite => Expr::val(now.to_string()),
+            Backend::Postgres => Expr::val(now.as_datetime()),
         };
         let mut job_rows = Query::insert();
         job_rows
@@ -247,12 +247,30 @@ impl Store {
     }
 }
 
-/// [`FILL_SIZES`] as a statement among others of a transaction that stores sizes.
+/// [`SIZES`] of the jobs whose size is unknown, as a statement among others of a transaction
+/// that stores sizes.
 pub fn fill_sizes() -> (Sql, sea_query_sqlx::SqlxValues) {
     (
-        Sql::from(FILL_SIZES),
+        sql![SIZES, UNKNOWN],
         sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
     )
+}
+
+/// [`SIZES`] of the jobs of these instance types, whatever was known: the CSV's sizes correct
+/// what was read before them.
+pub fn resize(backend: Backend, types: &[&str]) -> (Sql, sea_query_sqlx::SqlxValues) {
+    let text = sql![
+        SIZES,
+        " WHERE training_job_arn IN (SELECT training_job_arn FROM \
+         sagemaker_training_job_instance_usage WHERE instance_type IN (",
+        Sql::placeholders(backend, 1, types.len().max(1)),
+        "))"
+    ];
+    let mut values: Vec<sea_query::Value> = types.iter().map(|t| (*t).into()).collect();
+    if values.is_empty() {
+        values.push(sea_query::Value::String(None));
+    }
+    (text, sea_query_sqlx::SqlxValues(sea_query::Values(values)))
 }
 
 /// See [`Store::metrics_due`], around the account, the region and the end bound.
@@ -277,10 +295,10 @@ const DUE_TAIL: &str = "
   AND NOT EXISTS (SELECT 1 FROM sagemaker_training_job_metrics m WHERE m.training_job_arn = j._key)
 ORDER BY j.training_start_time, j._key";
 
-/// The size of each stored job whose size is unknown, from its instance groups: GPUs and vCPUs
-/// in all, and per host when every group's instance type has the same. NULL while a type's size
-/// is unknown. The one rule for a job's size: the harvest, `prices sync` and `prices load` run it.
-const FILL_SIZES: &str = "\
+/// A stored job's size, from its instance groups: GPUs and vCPUs in all, and per host when every
+/// group's instance type has the same; NULL while a type's size is unknown. The one rule for a
+/// job's size: the harvest, `prices sync` and `prices load` run it.
+const SIZES: &str = "\
 UPDATE sagemaker_training_job_metrics SET
     gpus = (SELECT CASE WHEN count(z.gpus) = count(*) THEN sum(u.instance_count * z.gpus) END
             FROM sagemaker_training_job_instance_usage u
@@ -299,5 +317,8 @@ UPDATE sagemaker_training_job_metrics SET
                              THEN min(z.vcpus) END
             FROM sagemaker_training_job_instance_usage u
             LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
-            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn)
-WHERE gpus IS NULL OR vcpus IS NULL OR gpus_per_host IS NULL OR vcpus_per_host IS NULL";
+            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn)";
+
+/// The jobs [`SIZES`] may have found since: sized in part or not at all.
+const UNKNOWN: &str =
+    " WHERE gpus IS NULL OR vcpus IS NULL OR gpus_per_host IS NULL OR vcpus_per_host IS NULL";
