@@ -1,6 +1,8 @@
 -- description: Spend by month, account and region, in hours and dollars as in the cost report
 -- Instance-hours and dollars count as in the cost report; a heterogeneous cluster's job counts
 -- once in jobs.
+-- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
+-- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (
     -- In the order of the index sagemaker_training_job_instance_usage_accounts.
     SELECT month, account_id, region, instance_type,
@@ -47,7 +49,8 @@ SELECT
     round(sum(p.unpriced_seconds) / 3600.0, 3)::float8 AS unpriced_instance_hours,
     CASE WHEN count(p.compute + p.warm) = count(*)
         THEN round(sum(p.compute + p.warm + coalesce(p.storage, 0))::numeric, 2)::float8
-    END AS estimated_usd
+    END AS estimated_usd,
+    round(sum(coalesce(p.compute + p.warm, 0) + coalesce(p.storage, 0))::numeric, 2)::float8 AS priced_usd
 FROM priced p
 LEFT JOIN clusters c ON c.month = p.month AND c.account_id = p.account_id AND c.region = p.region
 GROUP BY 1, 2, 3

@@ -2,6 +2,8 @@
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
 -- cost report.
+-- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
+-- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (
     SELECT month, tags->>:tag_key AS tag_value, instance_type, region, count(*) AS jobs,
            sum(billable_instance_seconds) AS seconds, sum(warm_pool_instance_seconds) AS warm_seconds,
@@ -45,7 +47,8 @@ SELECT
     round(sum(unpriced_seconds) / 3600.0, 3)::float8 AS unpriced_instance_hours,
     CASE WHEN count(compute + warm) = count(*)
         THEN round(sum(compute + warm + coalesce(storage, 0))::numeric, 2)::float8
-    END AS estimated_usd
+    END AS estimated_usd,
+    round(sum(coalesce(compute + warm, 0) + coalesce(storage, 0))::numeric, 2)::float8 AS priced_usd
 FROM priced
 GROUP BY 1, 2
 ORDER BY 1, 2

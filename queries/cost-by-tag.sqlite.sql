@@ -2,6 +2,8 @@
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
 -- cost report. (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
+-- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
+-- page's charts draw it, with unpriced_instance_hours beside.
 WITH sets AS (
     -- Jobs of one instance type by tag set, in the order of the index
     -- sagemaker_training_job_instance_usage_sums: a few groups, no sort.
@@ -56,7 +58,8 @@ SELECT
     round(sum(unpriced_seconds) / 3600.0, 3) AS unpriced_instance_hours,
     CASE WHEN count(compute + warm) = count(*)
         THEN round(sum(compute + warm + coalesce(storage, 0)), 2)
-    END AS estimated_usd
+    END AS estimated_usd,
+    round(sum(coalesce(compute + warm, 0) + coalesce(storage, 0)), 2) AS priced_usd
 FROM priced
 GROUP BY 1, 2
 ORDER BY 1, 2

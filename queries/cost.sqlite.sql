@@ -12,6 +12,8 @@
 -- unpriced_instance_hours says how many instance-hours. estimated_usd is the three together,
 -- empty when instance-hours have no price; storage without a price (storage_usd empty, as with a
 -- CSV alone) is left out of it.
+-- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
+-- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (
     -- Jobs of one instance type: one row each.
     SELECT month, instance_type, region, count(*) AS jobs,
@@ -57,7 +59,8 @@ SELECT
     round(sum(unpriced_seconds) / 3600.0, 3) AS unpriced_instance_hours,
     CASE WHEN count(compute + warm) = count(*)
         THEN round(sum(compute + warm + coalesce(storage, 0)), 2)
-    END AS estimated_usd
+    END AS estimated_usd,
+    round(sum(coalesce(compute + warm, 0) + coalesce(storage, 0)), 2) AS priced_usd
 FROM priced
 GROUP BY 1, 2
 ORDER BY 1, 2

@@ -1,4 +1,5 @@
 -- description: Per account and region: jobs, and how many lack network isolation, inter-container encryption, a VPC, a volume KMS key, an output KMS key
+-- param from_month = 0000-00: the first month counted, YYYY-MM (of training_start_time, else creation_time)
 -- Jobs the API no longer returns (deleted_at set) are left out. missing_any counts the jobs that
 -- lack at least one; security-findings lists them.
 SELECT
@@ -23,6 +24,8 @@ FROM (
         (coalesce(output_data_config->>'KmsKeyId', '') = '')::int AS no_output_kms
     FROM sagemaker_training_job
     WHERE deleted_at IS NULL
+      AND (:from_month = '0000-00'
+           OR to_char(coalesce(training_start_time, creation_time) AT TIME ZONE 'UTC', 'YYYY-MM') >= :from_month)
 ) s
 GROUP BY 1, 2
 ORDER BY 1, 2

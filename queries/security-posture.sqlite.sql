@@ -1,4 +1,5 @@
 -- description: Per account and region: jobs, and how many lack network isolation, inter-container encryption, a VPC, a volume KMS key, an output KMS key
+-- param from_month = 0000-00: the first month counted, YYYY-MM (of training_start_time, else creation_time)
 -- Jobs the API no longer returns (deleted_at set) are left out. missing_any counts the jobs that
 -- lack at least one; security-findings lists them.
 SELECT account_id, region, count(*) AS jobs,
@@ -18,6 +19,7 @@ FROM (
         coalesce(json_extract(output_data_config, '$.KmsKeyId'), '') <> '' AS output_kms
     FROM sagemaker_training_job
     WHERE deleted_at IS NULL
+      AND (:from_month = '0000-00' OR coalesce(training_start_time, creation_time) >= :from_month)
 )
 GROUP BY 1, 2
 ORDER BY 1, 2

@@ -249,6 +249,15 @@ fn utilization_of_each_kind_of_job_matches_the_figures_worked_by_hand() {
 
         idle_dollars_match_the_figures_worked_by_hand(&db);
 
+        // The page's section: GPU-hours by month and the jobs with the most idle dollars.
+        let out = db.run(&["report", "--out", "-"]);
+        let html = String::from_utf8_lossy(&out.stdout).into_owned();
+        let gpu = &html[html.find("id=\"gpu\"").expect("a GPU section")..];
+        let gpu = &gpu[..gpu.find("id=\"costliest\"").unwrap_or(gpu.len())];
+        assert!(gpu.contains("big-0000") && gpu.contains("$472.50"), "{gpu}");
+        assert!(gpu.contains("GPU-hours per month"), "{gpu}");
+        assert!(!gpu.contains("quiet-0000"), "no data, never idle: {gpu}");
+
         let requests = api.http("GET", "/control/metric_requests", "");
         let requests = requests.as_array().unwrap();
         for r in requests {

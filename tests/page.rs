@@ -295,3 +295,100 @@ async fn an_empty_inventory_or_one_without_prices_says_what_to_do() {
         assert!(!html.contains("id=\"spend\""), "{}", db.name());
     }
 }
+
+/// The texts of the chart's y axis labels, top to bottom as drawn (the SVG `text` elements
+/// right-aligned at the axis).
+fn axis_labels(section: &str) -> Vec<String> {
+    section
+        .split("text-anchor=\"end\">")
+        .skip(1)
+        .filter_map(|t| t.split('<').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The sum of the posture table's jobs column (its third).
+fn posture_jobs(section: &str) -> u64 {
+    let body = section.split("<tbody>").nth(1).unwrap_or_default();
+    body.split("<tr>")
+        .skip(1)
+        .filter_map(|row| {
+            let cell = row.split("<td").nth(3)?;
+            cell.split('>')
+                .nth(1)?
+                .split('<')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// The markup of the section with this id.
+fn section_of<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let rest = &dom[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn a_newcomers_page_shows_where_the_jobs_are_and_priced_dollars_beside_unpriced_hours() {
+    use chrono::Datelike;
+    for db in backends() {
+        db.load_examples();
+        // One of the sample jobs' types priced: its month shows those dollars, and the hours
+        // without a price beside them.
+        let prices = write_file(
+            db.dir.path(),
+            "prices.csv",
+            "instance_type,region,usd_per_hour\nml.c5.18xlarge,*,3.0\n",
+        );
+        assert_eq!(
+            db.run(&["prices", "load", prices.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+        let profile = tempfile::tempdir().expect("profile");
+        let page = db.dir.path().join("page.html");
+        let out = db.run(&["report", "--out", page.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let dom = dom(&page, profile.path());
+        let today = chrono::Utc::now().date_naive();
+        let months = (today.year() - 2024) * 12 + today.month0() as i32 - 2 + 1;
+        let moved = text_of(&dom, "window-moved");
+        assert!(
+            moved.contains("its jobs run from 2024-03 to 2024-04"),
+            "{}: {moved}",
+            db.name()
+        );
+        assert!(
+            dom.contains(&format!("sagesync report --months {months}")),
+            "{dom}"
+        );
+        assert!(dom.contains("From 2023-05 to 2024-04"), "{}", db.name());
+        let jobs = text_of(&dom, "jobs");
+        assert_ne!(jobs, "0", "{}", db.name());
+        // Every section covers the header's months: posture counts the jobs the headline does.
+        let posture = section_of(&dom, "posture");
+        assert_eq!(posture_jobs(posture).to_string(), jobs, "{posture}");
+        // The c5's 8 hours at $3.00, with the month's other hours beside, not a dash.
+        let monthly = section_of(&dom, "monthly");
+        assert!(monthly.contains("$24.00"), "{}: {monthly}", db.name());
+        let labels = axis_labels(monthly);
+        let mut distinct = labels.clone();
+        distinct.dedup();
+        assert_eq!(labels.len(), 5, "{monthly}");
+        assert_eq!(distinct, labels, "axis ticks never repeat");
+        assert_eq!(text_of(&dom, "spend"), "$24.00");
+
+        // One month: the window follows the newest job, and so does every section.
+        let out = db.run(&["report", "--months", "1", "--out", "-"]);
+        let html = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(html.contains("From 2024-04 to 2024-04"), "{}", db.name());
+        let jobs = text_of(&html, "jobs");
+        assert_eq!(posture_jobs(section_of(&html, "posture")).to_string(), jobs);
+    }
+}

@@ -40,15 +40,15 @@ pub fn stacked(title: &str, unit: &str, series: &[Series], bars: &[Bar]) -> Mark
     let plot_h = HEIGHT - BOTTOM - TOP;
     let slot = (WIDTH - LEFT - 10.0) / bars.len().max(1) as f64;
     let y = |v: f64| TOP + plot_h - v / top * plot_h;
+    let ticks = ticks(top);
     html! {
         figure class="chart-box" {
         svg class="chart" role="img" viewBox=(format!("0 0 {WIDTH} {HEIGHT}"))
             xmlns="http://www.w3.org/2000/svg" aria-label=(title) {
             title { (title) }
-            @for i in 0..=4 {
-                @let v = top * f64::from(i) / 4.0;
-                line x1=(LEFT) x2=(WIDTH - 10.0) y1=(y(v)) y2=(y(v)) class="grid" {}
-                text x=(LEFT - 6.0) y=(y(v) + 4.0) text-anchor="end" { (number(v, 0)) }
+            @for (v, label) in &ticks {
+                line x1=(LEFT) x2=(WIDTH - 10.0) y1=(y(*v)) y2=(y(*v)) class="grid" {}
+                text x=(LEFT - 6.0) y=(y(*v) + 4.0) text-anchor="end" { (label) }
             }
             text x="14" y=(TOP + plot_h / 2.0) text-anchor="middle"
                 transform=(format!("rotate(-90 14 {})", TOP + plot_h / 2.0)) { (unit) }
@@ -85,6 +85,23 @@ fn stack<'a>(parts: &[f64], series: &'a [Series]) -> Vec<(f64, f64, &'a Series)>
     out
 }
 
+/// The axis' five gridlines up to `top`, labelled with as few decimals as state each exactly
+/// (an axis up to 1 reads 0.00, 0.25, ..., never 0, 0, 1, 1, 1).
+fn ticks(top: f64) -> Vec<(f64, String)> {
+    let values: Vec<f64> = (0..=4).map(|i| top * f64::from(i) / 4.0).collect();
+    let exact = |decimals: i32| {
+        let scale = 10f64.powi(decimals);
+        values
+            .iter()
+            .all(|v| ((v * scale).round() - v * scale).abs() < 1e-6)
+    };
+    let decimals = (0..=6).find(|d| exact(*d)).unwrap_or(6);
+    values
+        .into_iter()
+        .map(|v| (v, number(v, usize::try_from(decimals).unwrap_or(6))))
+        .collect()
+}
+
 /// 1, 2 or 5 times a power of ten, at or above `v`: round numbers for the axis.
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
@@ -108,6 +125,20 @@ mod tests {
         assert_eq!(nice_ceiling(3.2), 5.0);
         assert_eq!(nice_ceiling(1234.0), 2000.0);
         assert_eq!(nice_ceiling(100.0), 100.0);
+    }
+
+    #[test]
+    fn axis_labels_never_repeat() {
+        for top in [1.0, 2.0, 5.0, 0.5, 10.0, 2000.0, 0.002] {
+            let labels: Vec<String> = ticks(top).into_iter().map(|(_, l)| l).collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct, labels, "{top}");
+        }
+        let one: Vec<String> = ticks(1.0).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(one, ["0.00", "0.25", "0.50", "0.75", "1.00"]);
+        let big: Vec<String> = ticks(2000.0).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(big, ["0", "500", "1,000", "1,500", "2,000"]);
     }
 
     #[test]

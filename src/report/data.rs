@@ -39,7 +39,7 @@ impl Table {
         self.0.rows.is_empty()
     }
 
-    /// Whether the report had dollars (it has none while no price is loaded).
+    /// Whether the report has this column.
     pub fn has(&self, column: &str) -> bool {
         self.0.columns.iter().any(|c| c == column)
     }
@@ -74,7 +74,9 @@ impl Row<'_> {
 /// Everything the page shows, for the months from `from_month` on.
 #[derive(Debug, Default)]
 pub struct Data {
-    pub from_month: String,
+    /// The months shown.
+    pub window: super::Window,
+    /// Whether any price is stored: the page counts dollars, else instance-hours.
     pub priced: bool,
     pub cost: Table,
     /// By month, account and region: jobs there are counted once each.
@@ -88,6 +90,10 @@ pub struct Data {
     pub spot: Table,
     pub running: Table,
     pub posture: Table,
+    /// GPU-hours paid, used and idle by month and instance type.
+    pub gpu: Table,
+    /// The jobs with the most idle GPU dollars.
+    pub idle: Table,
     /// The oldest last completed sync among the scopes, if any scope was synced.
     pub oldest_sync: Option<String>,
 }
@@ -123,9 +129,10 @@ fn since(mut t: Table, month_column: &str, from: &str) -> Table {
 /// the page takes about as long as its slowest report or two.
 pub async fn gather(
     store: &Store,
-    from_month: &str,
+    window: super::Window,
     tag_key: Option<&str>,
 ) -> Result<Data, QueryError> {
+    let from_month = window.from.as_str();
     let from = [("from_month", from_month)];
     let tag = tag_key.map(|key| [("tag_key", key)]);
     let by_tag = async {
@@ -134,7 +141,22 @@ pub async fn gather(
             None => Ok(None),
         }
     };
-    let (cost, accounts, by_tag, costliest, waste, spot, running, posture, oldest) = tokio::try_join!(
+    let idle = [("from_month", from_month), ("limit", "10")];
+    let priced = async { Ok(store.price_sources().await?.iter().any(|s| s.prices > 0)) };
+    let (
+        cost,
+        accounts,
+        by_tag,
+        costliest,
+        waste,
+        spot,
+        running,
+        posture,
+        oldest,
+        gpu,
+        idle,
+        priced,
+    ) = tokio::try_join!(
         report(store, "cost", &[]),
         report(store, "cost-by-account", &[]),
         by_tag,
@@ -142,8 +164,11 @@ pub async fn gather(
         report(store, "waste", &from),
         report(store, "spot-savings", &[]),
         report(store, "long-running", &[("hours", "0")]),
-        report(store, "security-posture", &[]),
+        report(store, "security-posture", &from),
         oldest_sync(store),
+        report(store, "gpu-utilization", &[]),
+        report(store, "idle-gpu", &idle),
+        priced,
     )?;
     let accounts = since(accounts, "month", from_month);
     let cost = since(cost, "month", from_month);
@@ -152,8 +177,9 @@ pub async fn gather(
         None => (None, "account_id"),
     };
     Ok(Data {
-        from_month: from_month.to_string(),
-        priced: cost.has("estimated_usd"),
+        priced,
+        gpu: since(gpu, "month", from_month),
+        idle,
         by_group,
         accounts,
         group_column,
@@ -164,6 +190,7 @@ pub async fn gather(
         posture,
         cost,
         oldest_sync: oldest,
+        window,
     })
 }
 

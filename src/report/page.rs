@@ -32,8 +32,17 @@ pub fn page(data: &Data, opts: &PageOptions) -> Markup {
                 header {
                     h1 { "SageMaker training: spend, waste and risk" }
                     p class="period" {
-                        "From " (data.from_month) " to " (opts.now.format("%Y-%m"))
+                        "From " (data.window.from) " to " (data.window.to)
                         ", written " (opts.now.format("%Y-%m-%d %H:%M UTC")) " by sagesync."
+                    }
+                    @if let Some(moved) = &data.window.moved {
+                        p class="note" id="window-moved" {
+                            "Nothing in the inventory is from the last " (opts.months) " months: its jobs run from "
+                            (moved.first) " to " (moved.last) ", so this page shows the "
+                            (opts.months) " months to " (moved.last) ". "
+                            code { "sagesync report --months " (moved.months_to_now) }
+                            " shows them all, up to this month."
+                        }
                     }
                 }
                 @if empty {
@@ -55,6 +64,7 @@ pub fn page(data: &Data, opts: &PageOptions) -> Markup {
                     }
                     (monthly(data, opts))
                     (by_instance_type(data))
+                    (super::gpu::section(data))
                     (costliest(data))
                     (waste(data))
                     (spot(data))
@@ -66,7 +76,8 @@ pub fn page(data: &Data, opts: &PageOptions) -> Markup {
     }
 }
 
-/// What a figure is counted in: dollars once prices are loaded, else instance-hours.
+/// What a figure is counted in: dollars once prices are loaded (those that have a price, with
+/// the unpriced hours beside them), else instance-hours.
 fn value(data: &Data, hours: Option<f64>, dollars: Option<f64>) -> f64 {
     if data.priced {
         dollars.unwrap_or(0.0)
@@ -78,7 +89,7 @@ fn value(data: &Data, hours: Option<f64>, dollars: Option<f64>) -> f64 {
 fn headline(data: &Data) -> Markup {
     let rows = || data.cost.rows();
     let hours: f64 = rows().filter_map(|r| r.num("instance_hours")).sum();
-    let spend: f64 = rows().filter_map(|r| r.num("estimated_usd")).sum();
+    let spend: f64 = rows().filter_map(|r| r.num("priced_usd")).sum();
     let unpriced: f64 = rows()
         .filter_map(|r| r.num("unpriced_instance_hours"))
         .sum();
@@ -115,7 +126,7 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
     let mut cells: BTreeMap<(String, String), f64> = BTreeMap::new();
     for r in data.groups().rows() {
-        let v = value(data, r.num("instance_hours"), r.num("estimated_usd"));
+        let v = value(data, r.num("instance_hours"), r.num("priced_usd"));
         *totals.entry(r.text(group)).or_default() += v;
         *cells.entry((r.text("month"), r.text(group))).or_default() += v;
     }
@@ -179,25 +190,37 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
             h2 { (title) }
             div class="pair" {
                 (chart::stacked(&title, unit, &series, &bars))
-                (table(data.groups(), &["month", group, "jobs", "instance_hours", "estimated_usd"]))
+                (table(data.groups(), &money(data, &["month", group, "jobs", "instance_hours"])))
             }
         }
     }
 }
 
+/// `columns`, and the dollars of what has a price with the hours that have none when prices
+/// are stored.
+fn money<'a>(data: &Data, columns: &[&'a str]) -> Vec<&'a str> {
+    let mut out = columns.to_vec();
+    if data.priced {
+        out.extend(["priced_usd", "unpriced_instance_hours"]);
+    }
+    out
+}
+
+/// One instance type's totals: jobs, instance-hours, priced dollars, unpriced hours.
+type TypeTotals = (f64, f64, f64, f64);
+
 fn by_instance_type(data: &Data) -> Markup {
-    let mut types: BTreeMap<String, (f64, f64, Option<f64>)> = BTreeMap::new();
+    let mut types: BTreeMap<String, TypeTotals> = BTreeMap::new();
     for r in data.cost.rows() {
-        let e = types
-            .entry(r.text("instance_type"))
-            .or_insert((0.0, 0.0, Some(0.0)));
+        let e = types.entry(r.text("instance_type")).or_default();
         e.0 += r.num("jobs").unwrap_or(0.0);
         e.1 += r.num("instance_hours").unwrap_or(0.0);
-        e.2 = e.2.zip(r.num("estimated_usd")).map(|(a, b)| a + b);
+        e.2 += r.num("priced_usd").unwrap_or(0.0);
+        e.3 += r.num("unpriced_instance_hours").unwrap_or(0.0);
     }
     let mut rows: Vec<_> = types.into_iter().collect();
     rows.sort_by(|a, b| {
-        let v = |x: &(f64, f64, Option<f64>)| value(data, Some(x.1), x.2);
+        let v = |x: &TypeTotals| value(data, Some(x.1), Some(x.2));
         v(&b.1).total_cmp(&v(&a.1)).then(a.0.cmp(&b.0))
     });
     html! {
@@ -205,11 +228,11 @@ fn by_instance_type(data: &Data) -> Markup {
             h2 { "By instance type" }
             table {
                 thead { tr { th { "instance type" } th.n { "jobs" } th.n { "instance-hours" }
-                    @if data.priced { th.n { "USD" } } } }
+                    @if data.priced { th.n { "priced USD" } th.n { "unpriced instance-hours" } } } }
                 tbody {
-                    @for (t, (jobs, hours, dollars)) in &rows {
+                    @for (t, (jobs, hours, dollars, unpriced)) in &rows {
                         tr { td { (t) } td.n { (number(*jobs, 0)) } td.n { (number(*hours, 2)) }
-                            @if data.priced { td.n { (usd(*dollars)) } } }
+                            @if data.priced { td.n { (usd(Some(*dollars))) } td.n { (number(*unpriced, 2)) } } }
                     }
                 }
             }
@@ -309,7 +332,7 @@ fn posture(data: &Data) -> Markup {
     )
 }
 
-fn section(id: &str, title: &str, t: &Table, columns: &[&str]) -> Markup {
+pub(super) fn section(id: &str, title: &str, t: &Table, columns: &[&str]) -> Markup {
     html! {
         section id=(id) {
             h2 { (title) }
@@ -319,7 +342,7 @@ fn section(id: &str, title: &str, t: &Table, columns: &[&str]) -> Markup {
 }
 
 /// A report's columns, those it has, with numbers right-aligned and formatted.
-fn table(t: &Table, columns: &[&str]) -> Markup {
+pub(super) fn table(t: &Table, columns: &[&str]) -> Markup {
     let shown: Vec<&str> = columns.iter().copied().filter(|c| t.has(c)).collect();
     let numeric = |c: &str| {
         c.ends_with("hours")

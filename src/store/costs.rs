@@ -168,6 +168,16 @@ impl Store {
         Ok(self.fetch(sql, &[]).await?.texts())
     }
 
+    /// The first and last month the inventory holds jobs of, `None` when it holds none.
+    pub async fn inventory_months(&self) -> Result<Option<(String, String)>, StoreError> {
+        let sql = "SELECT min(month), max(month) FROM sagemaker_training_job_instance_usage";
+        let rs = self.fetch(sql, &[]).await?;
+        Ok(match rs.rows.first().map(Vec::as_slice) {
+            Some([Out::Text(first), Out::Text(last)]) => Some((first.clone(), last.clone())),
+            _ => None,
+        })
+    }
+
     /// Replaces the billed usage of `months` (`YYYY-MM`) with `rows`, in one transaction.
     pub async fn store_billed(
         &self,
