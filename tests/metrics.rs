@@ -523,3 +523,67 @@ fn sizes_come_from_the_price_list_and_the_csv_and_size_jobs_measured_before_them
         );
     }
 }
+
+#[test]
+fn throttled_calls_are_retried_and_a_value_that_is_not_a_number_is_skipped() {
+    require_cbor2();
+    for db in backends() {
+        let api = StandIn::start();
+        // 40 jobs of 20 hosts: 10 calls of 480 queries, under a quota of 2 calls a second.
+        for i in 0..40 {
+            put_job(
+                &api,
+                &format!("wide{i:02}"),
+                3 * 3600,
+                single("ml.g5.12xlarge", 20),
+            );
+        }
+        put_job(&api, "odd", 3 * 3600, single("ml.g5.12xlarge", 1));
+        let mut hosts = serde_json::Map::new();
+        for i in 0..40 {
+            let all: Vec<Value> = (0..20).map(|_| host(100.0, 50.0, 480.0, 40.0)).collect();
+            hosts.insert(format!("wide{i:02}-0000"), json!(all));
+        }
+        hosts.insert(
+            "odd-0000".into(),
+            json!([[["NaN", "NaN"], [50.0, 60.0], [480.0, 480.0], [40.0, 50.0]]]),
+        );
+        api.control("utilization", json!({ "hosts": hosts }));
+        api.control("quotas", json!({"GetMetricData": 2}));
+        let sizes = write_file(db.dir.path(), "sizes.csv", SIZES);
+        assert_eq!(
+            db.run(&["prices", "load", sizes.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+        let out = sync(&api, &db);
+        assert_eq!(out.status.code(), Some(0), "{}", db.name());
+        let err = stderr(&out);
+        assert!(
+            err.contains("utilization: 41 jobs read (41 measured"),
+            "{}: {err}",
+            db.name()
+        );
+        // Each page once answered, the throttled ones again.
+        assert!(
+            api.calls_of("GetMetricData") > 11,
+            "{}",
+            api.calls_of("GetMetricData")
+        );
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 2, "average and maximum: {err}");
+        assert!(
+            warnings[0].contains(
+                "GPUUtilization of job odd-0000 host algo-1: a value that is not a number; skipped"
+            ),
+            "{err}"
+        );
+        let odd = utilization(&db);
+        let odd = find(&odd, &[("name", "odd-0000")]);
+        assert_eq!(
+            (&odd["status"], &odd["gpu"], &odd["cpu"]),
+            (&json!("measured"), &Value::Null, &json!(10.0))
+        );
+    }
+}
