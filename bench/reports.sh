@@ -107,6 +107,17 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   "${db[@]}" migrate 2>/dev/null
   "${costs_env[@]}" "${db[@]}" prices sync 2>/dev/null
   "${costs_env[@]}" "${db[@]}" billing sync --from 2023-01 --to 2025-12 2>/dev/null
+  # Utilization as a harvest stores it, for idle-gpu and gpu-utilization: every job measured
+  # (one in fifty with no data) at 5-95 % of its GPUs, sized by the next `prices sync`.
+  measured=$("${db[@]}" query --sql "SELECT count(*) FROM sagemaker_training_job_metrics" --format csv 2>/dev/null | tail -n 1)
+  if [ "$measured" != "$N" ]; then
+    if [ "$backend" = sqlite ]; then
+      python3 bench/utilization.py "$work/bench.db"
+    else
+      psql -X -q "$url" -c "SET search_path TO $schema; $(python3 bench/utilization.py --postgres)"
+    fi
+    "${costs_env[@]}" "${db[@]}" prices sync 2>/dev/null
+  fi
   if [ "$backend" = postgres ]; then
     # The queries are timed on settled tables, as they are once autovacuum has been through
     # them after a load: timed while it works, the reports that scan the job table are up to
@@ -140,6 +151,9 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   run costliest-jobs costliest-jobs
   run waste waste
   run reconcile reconcile
+  run idle-gpu idle-gpu
+  run gpu-utilization gpu-utilization
+  run "gpu-utilization by tag" gpu-utilization --param tag_key=team
   # The HTML page (`sagesync report`), over every month the generated jobs span, grouped by account
   # and by a tag: its time, and its size.
   for group in "" "--tag-key team"; do

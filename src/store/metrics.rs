@@ -84,6 +84,34 @@ pub struct JobFigures {
     pub hosts: Vec<HostFigures>,
 }
 
+/// A job's row, its key first: a job read again replaces the rest.
+const JOB_COLUMNS: [&str; 12] = [
+    "training_job_arn",
+    "status",
+    "hosts_expected",
+    "hosts_measured",
+    "period_seconds",
+    "gpu_utilization_sum",
+    "gpu_utilization_host_max",
+    "gpu_memory_sum",
+    "gpu_memory_host_max",
+    "cpu_utilization_sum",
+    "memory_max",
+    "read_at",
+];
+
+/// A host's row, its key (job, host) first.
+const HOST_COLUMNS: [&str; 8] = [
+    "training_job_arn",
+    "host",
+    "gpu_utilization_avg",
+    "gpu_utilization_max",
+    "gpu_memory_avg",
+    "gpu_memory_max",
+    "cpu_utilization_avg",
+    "memory_max",
+];
+
 fn built(e: sea_query::error::Error) -> StoreError {
     StoreError::Build(e.to_string())
 }
@@ -141,33 +169,11 @@ impl Store {
         let mut job_rows = Query::insert();
         job_rows
             .into_table("sagemaker_training_job_metrics")
-            .columns([
-                "training_job_arn",
-                "status",
-                "hosts_expected",
-                "hosts_measured",
-                "period_seconds",
-                "gpu_utilization_sum",
-                "gpu_utilization_host_max",
-                "gpu_memory_sum",
-                "gpu_memory_host_max",
-                "cpu_utilization_sum",
-                "memory_max",
-                "read_at",
-            ]);
+            .columns(JOB_COLUMNS);
         let mut host_rows = Query::insert();
         host_rows
             .into_table("sagemaker_training_job_host_utilization")
-            .columns([
-                "training_job_arn",
-                "host",
-                "gpu_utilization_avg",
-                "gpu_utilization_max",
-                "gpu_memory_avg",
-                "gpu_memory_max",
-                "cpu_utilization_avg",
-                "memory_max",
-            ]);
+            .columns(HOST_COLUMNS);
         let mut any_host = false;
         for j in jobs {
             let h = &j.hosts;
@@ -207,31 +213,12 @@ impl Store {
         // A job read again (its row deleted by hand to ask anew) replaces what was stored.
         job_rows.on_conflict(
             OnConflict::column("training_job_arn")
-                .update_columns([
-                    "status",
-                    "hosts_expected",
-                    "hosts_measured",
-                    "period_seconds",
-                    "gpu_utilization_sum",
-                    "gpu_utilization_host_max",
-                    "gpu_memory_sum",
-                    "gpu_memory_host_max",
-                    "cpu_utilization_sum",
-                    "memory_max",
-                    "read_at",
-                ])
+                .update_columns(JOB_COLUMNS[1..].iter().copied())
                 .to_owned(),
         );
         host_rows.on_conflict(
             OnConflict::columns(["training_job_arn", "host"])
-                .update_columns([
-                    "gpu_utilization_avg",
-                    "gpu_utilization_max",
-                    "gpu_memory_avg",
-                    "gpu_memory_max",
-                    "cpu_utilization_avg",
-                    "memory_max",
-                ])
+                .update_columns(HOST_COLUMNS[2..].iter().copied())
                 .to_owned(),
         );
         let mut statements = vec![Sql::sea(&job_rows, backend)];
