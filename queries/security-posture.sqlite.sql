@@ -10,7 +10,7 @@ SELECT account_id, region, count(*) AS jobs,
     sum(NOT output_kms) AS without_output_kms_key,
     sum(NOT (isolation AND encryption AND vpc AND volume_kms AND output_kms)) AS missing_any
 FROM (
-    -- Word for word the expressions of the index sagemaker_training_job_posture.
+    -- Word for word the expressions of the index sagemaker_training_job_posture_by_month.
     SELECT account_id, region,
         coalesce(enable_network_isolation, 0) AS isolation,
         coalesce(enable_inter_container_traffic_encryption, 0) AS encryption,

@@ -85,3 +85,18 @@ SELECT
     m.status,
     m.read_at
 FROM sagemaker_training_job_metrics m;
+
+-- security-posture counts the months a page shows (from_month): the index it reads whole, with
+-- the month's time last, so the report still reads no job row (0.5 s at a million jobs; 4 s
+-- through the rows). It serves what the index of migration 9 served, which it replaces.
+CREATE INDEX sagemaker_training_job_posture_by_month ON sagemaker_training_job (
+    account_id,
+    region,
+    coalesce(enable_network_isolation, 0),
+    coalesce(enable_inter_container_traffic_encryption, 0),
+    coalesce(json_array_length(vpc_config, '$.Subnets'), 0) > 0,
+    coalesce(json_extract(resource_config, '$.VolumeKmsKeyId'), '') <> '',
+    coalesce(json_extract(output_data_config, '$.KmsKeyId'), '') <> '',
+    coalesce(training_start_time, creation_time)
+) WHERE deleted_at IS NULL;
+DROP INDEX sagemaker_training_job_posture;
