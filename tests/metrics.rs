@@ -109,6 +109,13 @@ fn stage(api: &StandIn) {
     );
 }
 
+/// [`SIZES`] through `prices load`.
+fn load_sizes(db: &Db) {
+    let sizes = write_file(db.dir.path(), "sizes.csv", SIZES);
+    let out = db.run(&["prices", "load", sizes.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 /// `sagesync sync` with the harvest after it, CloudWatch on the stand-in.
 fn sync(api: &StandIn, db: &Db) -> std::process::Output {
     let url = api.url();
@@ -159,13 +166,7 @@ fn utilization_of_each_kind_of_job_matches_the_figures_worked_by_hand() {
     for db in backends() {
         let api = StandIn::start();
         stage(&api);
-        let sizes = write_file(db.dir.path(), "sizes.csv", SIZES);
-        assert_eq!(
-            db.run(&["prices", "load", sizes.to_str().unwrap()])
-                .status
-                .code(),
-            Some(0)
-        );
+        load_sizes(&db);
         let out = sync(&api, &db);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let err = stderr(&out);
@@ -550,13 +551,7 @@ fn throttled_calls_are_retried_and_a_value_that_is_not_a_number_is_skipped() {
         );
         api.control("utilization", json!({ "hosts": hosts }));
         api.control("quotas", json!({"GetMetricData": 2}));
-        let sizes = write_file(db.dir.path(), "sizes.csv", SIZES);
-        assert_eq!(
-            db.run(&["prices", "load", sizes.to_str().unwrap()])
-                .status
-                .code(),
-            Some(0)
-        );
+        load_sizes(&db);
         let out = sync(&api, &db);
         assert_eq!(out.status.code(), Some(0), "{}", db.name());
         let err = stderr(&out);

@@ -106,7 +106,19 @@ async fn harvest_into(
 ) -> Result<(), MetricsError> {
     let read_at = Timestamp::from_datetime(now).unwrap_or_else(Timestamp::now);
     let ended_before = Timestamp::from_datetime(now - plan::lag()).unwrap_or(read_at);
-    let due = store.metrics_due(account, region, ended_before).await?;
+    let mut due = store.metrics_due(account, region, ended_before).await?;
+    due.retain(|job| {
+        let sane = job.hosts <= plan::MAX_HOSTS;
+        if !sane {
+            tracing::warn!(
+                "utilization of job {} not read: it states {} instances, more than a training job can have ({}); skipped",
+                job.name,
+                job.hosts,
+                plan::MAX_HOSTS
+            );
+        }
+        sane
+    });
     let (expired, batches) = plan::plan(due, now);
     for chunk in expired.chunks(1000) {
         let rows: Vec<JobFigures> = chunk.iter().map(plan::expired).collect();

@@ -17,6 +17,10 @@ use crate::store::metrics::{DueJob, HostFigures, JobFigures, Status};
 /// CloudWatch's limit of queries in a call.
 pub const QUERIES_PER_CALL: usize = 500;
 
+/// More instances than a training job can have: a count read from the API above it is not
+/// believed (it would be millions of queries).
+pub const MAX_HOSTS: i64 = 10_000;
+
 /// How long after a job ends its last samples may still be arriving.
 pub fn lag() -> Duration {
     Duration::minutes(10)
