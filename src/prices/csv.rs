@@ -171,11 +171,7 @@ fn sizes(
     prices: &[Price],
     backend: crate::store::Backend,
 ) -> Result<Option<sea_query::InsertStatement>, StoreError> {
-    let now = crate::flatten::time::now();
-    let at: Expr = match backend {
-        crate::store::Backend::Sqlite => Expr::val(crate::flatten::time::format(&now)),
-        crate::store::Backend::Postgres => Expr::val(now),
-    };
+    let at = crate::store::costs::time_value(backend, &crate::flatten::time::now());
     let mut insert = Query::insert();
     insert.into_table("instance_type_size").columns([
         "instance_type",

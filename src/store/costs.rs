@@ -47,7 +47,7 @@ pub struct PriceSource {
 
 /// A timestamp as each backend stores it: sagesync's text form in SQLite (compared as text with
 /// the job table's), a timestamptz in Postgres.
-fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
+pub(crate) fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
     match backend {
         Backend::Sqlite => Expr::val(crate::flatten::time::format(t)),
         Backend::Postgres => Expr::val(*t),

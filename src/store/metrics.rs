@@ -2,7 +2,7 @@
 //! jobs' figures written in one transaction (`sagemaker_training_job_metrics` and the hosts'
 //! `sagemaker_training_job_host_utilization`), and the jobs' sizes from `instance_type_size`.
 
-use sea_query::{Expr, OnConflict, Query};
+use sea_query::{OnConflict, Query};
 use sqlx::FromRow;
 
 use super::{Backend, Sql, Store, StoreError};
@@ -162,10 +162,7 @@ impl Store {
             return Ok(());
         }
         let backend = self.backend();
-        let at: Expr = match backend {
-            Backend::Sqlite => Expr::val(now.to_string()),
-            Backend::Postgres => Expr::val(now.as_datetime()),
-        };
+        let at = super::costs::time_value(backend, &now.as_datetime());
         let mut job_rows = Query::insert();
         job_rows
             .into_table("sagemaker_training_job_metrics")
