@@ -353,7 +353,8 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         return Ok(Outcome::Busy);
     };
     let sync_opts = sync_options(&args, &scopes);
-    let harvested = if args.no_metrics {
+    // The scopes' utilization is read after the sync, which takes the scopes.
+    let metric_scopes = if args.no_metrics {
         Vec::new()
     } else {
         scopes.clone()
@@ -375,7 +376,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         costs::refresh_prices(&store, &args.prices, args.scope.first_profile()).await;
     }
     if reports.is_ok() && !args.no_metrics {
-        metrics::after_sync(&store, &harvested).await;
+        metrics::after_sync(&store, &metric_scopes).await;
     }
     store.close().await;
     Ok(sync_outcome(&reports?))

@@ -60,13 +60,11 @@ fn asked(job: &DueJob) -> &'static [(Metric, Stat)] {
     }
 }
 
-/// What a query stands for: a job of the batch, its host (1-based) and the figure.
+/// Whose a query is: a job of the batch and its host (1-based); the figure is the query's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Owner {
     job: usize,
     host: i64,
-    metric: Metric,
-    stat: Stat,
 }
 
 /// Jobs asked together: one window and period, their queries in calls of at most 500.
@@ -145,12 +143,7 @@ fn batch(jobs: Vec<DueJob>, now: DateTime<Utc>) -> Batch {
                     metric: *metric,
                     stat: *stat,
                 });
-                owners.push(Owner {
-                    job: i,
-                    host,
-                    metric: *metric,
-                    stat: *stat,
-                });
+                owners.push(Owner { job: i, host });
             }
         }
     }
@@ -218,7 +211,7 @@ pub fn figures(batch: &Batch, answers: &[Answer]) -> (Vec<JobFigures>, Vec<Unrea
         let unreadable = |reason: String| Unreadable {
             job: batch.jobs[owner.job].name.clone(),
             host: slot.host.clone(),
-            metric: owner.metric.name(),
+            metric: q.metric.name(),
             reason,
         };
         if status.is_some_and(|s| s != "Complete") {
@@ -230,7 +223,7 @@ pub fn figures(batch: &Batch, answers: &[Answer]) -> (Vec<JobFigures>, Vec<Unrea
             skipped.push(unreadable("a value that is not a number".into()));
             continue;
         }
-        let value = match owner.stat {
+        let value = match q.stat {
             // One point spans the run; more (a period cut short) weigh alike.
             Stat::Average if !values.is_empty() => {
                 Some(values.iter().sum::<f64>() / values.len() as f64)
@@ -238,7 +231,7 @@ pub fn figures(batch: &Batch, answers: &[Answer]) -> (Vec<JobFigures>, Vec<Unrea
             Stat::Maximum => values.iter().copied().reduce(f64::max),
             Stat::Average => None,
         };
-        let field = match (owner.metric, owner.stat) {
+        let field = match (q.metric, q.stat) {
             (Metric::Gpu, Stat::Average) => &mut slot.gpu_avg,
             (Metric::Gpu, Stat::Maximum) => &mut slot.gpu_max,
             (Metric::GpuMemory, Stat::Average) => &mut slot.gpu_memory_avg,

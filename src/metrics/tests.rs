@@ -304,6 +304,17 @@ async fn a_refused_call_stores_nothing_of_its_batch_and_says_why() {
     assert!(utilization(&store, "two").await.is_empty());
 }
 
+#[tokio::test]
+async fn a_job_stating_more_instances_than_a_job_can_have_is_never_asked() {
+    let store = store_with(&[("huge", "ml.g5.12xlarge", 20_000, Duration::hours(3))]).await;
+    let cw = Memory::default();
+    let (done, failure) = harvest(&store, &cw, ACCOUNT, REGION, now()).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(done.jobs(), 0);
+    assert!(cw.calls.lock().unwrap().is_empty(), "not 120,000 queries");
+    assert!(utilization(&store, "huge").await.is_empty());
+}
+
 #[test]
 fn a_figure_that_is_not_a_number_or_not_complete_is_skipped_never_zero() {
     let (_, batches) = plan::plan(vec![due("odd", Duration::hours(1), 1, 1)], now());

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
+use crate::flatten::offer::Size;
 use crate::store::Sql;
+use crate::store::costs::{SizeSource, size_upsert, time_value};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +132,16 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
             store.backend(),
         ));
     }
-    if let Some(sizes) = sizes(prices, store.backend())? {
+    let at = time_value(store.backend(), &crate::flatten::time::now());
+    let sizes = prices.iter().map(|p| {
+        let size = Size {
+            gpus: p.gpus,
+            vcpus: p.vcpus,
+            gpu_memory_gib: None,
+        };
+        (p.instance_type.as_str(), size)
+    });
+    if let Some(sizes) = size_upsert(sizes, SizeSource::Csv, &at)? {
         statements.push(Sql::sea(&sizes, store.backend()));
     }
     for chunk in prices.chunks(1000) {
@@ -164,41 +175,4 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
     }
     statements.push(crate::store::metrics::fill_sizes());
     store.execute_all(statements).await
-}
-
-/// The sizes the file states, as an upsert into `instance_type_size` (the CSV's win).
-fn sizes(
-    prices: &[Price],
-    backend: crate::store::Backend,
-) -> Result<Option<sea_query::InsertStatement>, StoreError> {
-    let at = crate::store::costs::time_value(backend, &crate::flatten::time::now());
-    let mut insert = Query::insert();
-    insert.into_table("instance_type_size").columns([
-        "instance_type",
-        "gpus",
-        "vcpus",
-        "source",
-        "updated_at",
-    ]);
-    let mut seen = std::collections::BTreeSet::new();
-    for p in prices {
-        if (p.gpus.is_none() && p.vcpus.is_none()) || !seen.insert(&p.instance_type) {
-            continue;
-        }
-        insert
-            .values([
-                p.instance_type.clone().into(),
-                p.gpus.map(i64::from).into(),
-                p.vcpus.map(i64::from).into(),
-                "csv".into(),
-                at.clone(),
-            ])
-            .map_err(|e| StoreError::Build(e.to_string()))?;
-    }
-    insert.on_conflict(
-        OnConflict::column("instance_type")
-            .update_columns(["gpus", "vcpus", "source", "updated_at"])
-            .to_owned(),
-    );
-    Ok((!seen.is_empty()).then_some(insert))
 }

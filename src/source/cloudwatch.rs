@@ -106,11 +106,6 @@ pub type PageFuture<'a> = Pin<Box<dyn Future<Output = Result<Page, SourceError>>
 /// CloudWatch as the harvest sees it: a page of GetMetricData in, its answers out.
 pub trait CloudWatch: Send + Sync {
     fn metric_data<'a>(&'a self, request: Request<'a>) -> PageFuture<'a>;
-
-    /// The pace the calls learned, for messages; none where nothing paces them.
-    fn pace(&self) -> Option<f64> {
-        None
-    }
 }
 
 /// The service through the SDK, one client per scope, its calls paced.
@@ -185,9 +180,5 @@ impl CloudWatch for SdkCloudWatch {
                 next_token: out.next_token().map(str::to_string),
             })
         })
-    }
-
-    fn pace(&self) -> Option<f64> {
-        self.pace.learned()
     }
 }

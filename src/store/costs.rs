@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
 
 use super::read::Out;
 use super::{Backend, Sql, Store, StoreError};
-use crate::flatten::offer::{Component, ListedPrice};
+use crate::flatten::offer::{Component, ListedPrice, Size};
 use crate::sql;
 
 /// One region's prices as read from the Price List in one run.
@@ -124,7 +124,16 @@ impl Store {
                 );
                 statements.push(Sql::sea(&storage, backend));
             }
-            if let Some(sizes) = listed_sizes(r, &at)? {
+            let listed = r
+                .prices
+                .iter()
+                .filter_map(|p| match (&p.component, p.size) {
+                    (Component::Training { instance_type }, Some(size)) => {
+                        Some((instance_type.as_str(), size))
+                    }
+                    _ => None,
+                });
+            if let Some(sizes) = size_upsert(listed, SizeSource::PriceList, &at)? {
                 statements.push(Sql::sea(&sizes, backend));
             }
             let products = i64::try_from(r.products).unwrap_or(i64::MAX);
@@ -271,9 +280,21 @@ impl Store {
     }
 }
 
-/// The sizes a region's Training prices state, as an upsert into `instance_type_size` that never
-/// overwrites the CSV's; `None` when they state none.
-fn listed_sizes(r: &RegionPrices, at: &Expr) -> Result<Option<InsertStatement>, StoreError> {
+/// Where an instance type's size was read: the CSV's win over the Price List's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeSource {
+    Csv,
+    PriceList,
+}
+
+/// `sizes` (instance type, size) as one upsert into `instance_type_size`, the first of a type
+/// kept; `None` when none states a GPU or vCPU count. A CSV's size replaces what is stored; the
+/// Price List's never replaces the CSV's.
+pub(crate) fn size_upsert<'a>(
+    sizes: impl IntoIterator<Item = (&'a str, Size)>,
+    source: SizeSource,
+    at: &Expr,
+) -> Result<Option<InsertStatement>, StoreError> {
     let mut insert = Query::insert();
     insert.into_table("instance_type_size").columns([
         "instance_type",
@@ -283,33 +304,36 @@ fn listed_sizes(r: &RegionPrices, at: &Expr) -> Result<Option<InsertStatement>, 
         "source",
         "updated_at",
     ]);
-    let mut any = false;
-    for p in &r.prices {
-        let (Component::Training { instance_type }, Some(size)) = (&p.component, p.size) else {
-            continue;
-        };
-        if size.gpus.is_none() && size.vcpus.is_none() {
+    let name = match source {
+        SizeSource::Csv => "csv",
+        SizeSource::PriceList => "price-list",
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (instance_type, size) in sizes {
+        if (size.gpus.is_none() && size.vcpus.is_none()) || !seen.insert(instance_type) {
             continue;
         }
-        any = true;
         insert
             .values([
-                instance_type.clone().into(),
+                instance_type.into(),
                 size.gpus.map(i64::from).into(),
                 size.vcpus.map(i64::from).into(),
                 size.gpu_memory_gib.into(),
-                "price-list".into(),
+                name.into(),
                 at.clone(),
             ])
             .map_err(built)?;
     }
-    insert.on_conflict(
-        OnConflict::column("instance_type")
+    insert.on_conflict(match source {
+        SizeSource::Csv => OnConflict::column("instance_type")
+            .update_columns(["gpus", "vcpus", "source", "updated_at"])
+            .to_owned(),
+        SizeSource::PriceList => OnConflict::column("instance_type")
             .update_columns(["gpus", "vcpus", "gpu_memory_gib", "updated_at"])
             .action_and_where(Expr::col(("instance_type_size", "source")).ne("csv"))
             .to_owned(),
-    );
-    Ok(any.then_some(insert))
+    });
+    Ok((!seen.is_empty()).then_some(insert))
 }
 
 /// See [`Store::price_regions_due`]. `{stale}` is the stale time, a parameter as the backend reads

@@ -235,7 +235,7 @@ impl Store {
 /// that stores sizes.
 pub fn fill_sizes() -> (Sql, sea_query_sqlx::SqlxValues) {
     (
-        sql![SIZES, UNKNOWN],
+        sql![SIZES, UNKNOWN, SIZES_TAIL],
         sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
     )
 }
@@ -245,10 +245,10 @@ pub fn fill_sizes() -> (Sql, sea_query_sqlx::SqlxValues) {
 pub fn resize(backend: Backend, types: &[&str]) -> (Sql, sea_query_sqlx::SqlxValues) {
     let text = sql![
         SIZES,
-        " WHERE training_job_arn IN (SELECT training_job_arn FROM \
-         sagemaker_training_job_instance_usage WHERE instance_type IN (",
+        "SELECT training_job_arn FROM sagemaker_training_job_instance_usage WHERE instance_type IN (",
         Sql::placeholders(backend, 1, types.len().max(1)),
-        "))"
+        ")",
+        SIZES_TAIL
     ];
     let mut values: Vec<sea_query::Value> = types.iter().map(|t| (*t).into()).collect();
     if values.is_empty() {
@@ -281,28 +281,28 @@ ORDER BY j.training_start_time, j._key";
 
 /// A stored job's size, from its instance groups: GPUs and vCPUs in all, and per host when every
 /// group's instance type has the same; NULL while a type's size is unknown. The one rule for a
-/// job's size: the harvest, `prices sync` and `prices load` run it.
+/// job's size: the harvest, `prices sync` and `prices load` run it. Each job's groups are read
+/// once, for the jobs the query between [`SIZES`] and [`SIZES_TAIL`] names.
 const SIZES: &str = "\
 UPDATE sagemaker_training_job_metrics SET
-    gpus = (SELECT CASE WHEN count(z.gpus) = count(*) THEN sum(u.instance_count * z.gpus) END
-            FROM sagemaker_training_job_instance_usage u
-            LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
-            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn),
-    gpus_per_host = (SELECT CASE WHEN count(z.gpus) = count(*) AND min(z.gpus) = max(z.gpus)
-                            THEN min(z.gpus) END
-            FROM sagemaker_training_job_instance_usage u
-            LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
-            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn),
-    vcpus = (SELECT CASE WHEN count(z.vcpus) = count(*) THEN sum(u.instance_count * z.vcpus) END
-            FROM sagemaker_training_job_instance_usage u
-            LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
-            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn),
-    vcpus_per_host = (SELECT CASE WHEN count(z.vcpus) = count(*) AND min(z.vcpus) = max(z.vcpus)
-                             THEN min(z.vcpus) END
-            FROM sagemaker_training_job_instance_usage u
-            LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
-            WHERE u.training_job_arn = sagemaker_training_job_metrics.training_job_arn)";
+    gpus = s.gpus, gpus_per_host = s.gpus_per_host, vcpus = s.vcpus, vcpus_per_host = s.vcpus_per_host
+FROM (
+    SELECT u.training_job_arn,
+           CASE WHEN count(z.gpus) = count(*) THEN sum(u.instance_count * z.gpus) END AS gpus,
+           CASE WHEN count(z.gpus) = count(*) AND min(z.gpus) = max(z.gpus)
+               THEN min(z.gpus) END AS gpus_per_host,
+           CASE WHEN count(z.vcpus) = count(*) THEN sum(u.instance_count * z.vcpus) END AS vcpus,
+           CASE WHEN count(z.vcpus) = count(*) AND min(z.vcpus) = max(z.vcpus)
+               THEN min(z.vcpus) END AS vcpus_per_host
+    FROM sagemaker_training_job_instance_usage u
+    LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
+    WHERE u.training_job_arn IN (";
 
 /// The jobs [`SIZES`] may have found since: sized in part or not at all.
-const UNKNOWN: &str =
-    " WHERE gpus IS NULL OR vcpus IS NULL OR gpus_per_host IS NULL OR vcpus_per_host IS NULL";
+const UNKNOWN: &str = "SELECT training_job_arn FROM sagemaker_training_job_metrics \
+     WHERE gpus IS NULL OR vcpus IS NULL OR gpus_per_host IS NULL OR vcpus_per_host IS NULL";
+
+const SIZES_TAIL: &str = ")
+    GROUP BY u.training_job_arn
+) s
+WHERE s.training_job_arn = sagemaker_training_job_metrics.training_job_arn";
