@@ -3,43 +3,47 @@
 -- param limit = 20: how many jobs
 -- Dollars as in the cost report (compute, warm pool and storage: sagemaker_training_job_cost);
 -- jobs with an instance type or region without a price have none and come after the priced ones,
--- by instance-hours. A job of one instance type is one usage row:
--- the costliest of those are a top-N pass over the rows, with no grouping of a million jobs; only
--- heterogeneous clusters' instance groups are summed per job.
+-- by instance-hours; ties go by ARN. The jobs are ranked from the cost view's rows, which the
+-- usage indexes hold in full (a job of one instance type is one row, only heterogeneous
+-- clusters' groups are summed per job); only the jobs listed are then read in full.
 WITH single AS (
-    SELECT
-        u.training_job_name, u.account_id, u.region, u.instance_type, u.month,
-        u.billable_instance_seconds AS seconds,
-        u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0) AS usd
-    FROM sagemaker_training_job_cost u
-    WHERE u.seq = 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
-    ORDER BY usd DESC NULLS LAST, seconds DESC, u.training_job_name
-    LIMIT CAST(:limit AS integer)
+    -- Jobs of one instance type: a row each.
+    SELECT training_job_arn, billable_instance_seconds AS seconds,
+           compute_usd + warm_pool_usd + coalesce(storage_usd, 0) AS usd
+    FROM sagemaker_training_job_cost
+    WHERE seq = 0 AND month >= :from_month AND billable_instance_seconds > 0
 ),
 clusters AS (
-    SELECT
-        u.training_job_name, u.account_id, u.region, string_agg(DISTINCT u.instance_type, ',') AS instance_type, u.month,
-        sum(u.billable_instance_seconds) AS seconds,
-        CASE WHEN count(u.compute_usd + u.warm_pool_usd) = count(*)
-            THEN sum(u.compute_usd + u.warm_pool_usd + coalesce(u.storage_usd, 0))
-        END AS usd
-    FROM sagemaker_training_job_cost u
-    WHERE u.seq > 0 AND u.month >= :from_month AND u.billable_instance_seconds > 0
-    GROUP BY u.training_job_arn, u.training_job_name, u.account_id, u.region, u.month
+    -- Heterogeneous clusters: their instance groups.
+    SELECT training_job_arn, billable_instance_seconds AS seconds,
+           compute_usd + warm_pool_usd AS usd, coalesce(storage_usd, 0) AS storage_usd
+    FROM sagemaker_training_job_cost
+    WHERE seq > 0 AND month >= :from_month AND billable_instance_seconds > 0
 ),
 jobs AS (
-    SELECT * FROM single
+    SELECT training_job_arn, seconds, usd FROM single
     UNION ALL
-    SELECT * FROM clusters
+    SELECT training_job_arn, sum(seconds),
+           CASE WHEN count(usd) = count(*) THEN sum(usd + storage_usd) END
+    FROM clusters
+    GROUP BY training_job_arn
+),
+top AS (
+    SELECT training_job_arn, seconds, usd
+    FROM jobs
+    ORDER BY usd DESC NULLS LAST, seconds DESC, training_job_arn
+    LIMIT CAST(:limit AS integer)
 )
 SELECT
-    training_job_name,
-    account_id,
-    region,
-    instance_type,
-    month,
-    round(seconds / 3600.0, 3)::float8 AS instance_hours,
-    round(usd::numeric, 2)::float8 AS estimated_usd
-FROM jobs
-ORDER BY usd DESC NULLS LAST, seconds DESC, training_job_name
-LIMIT CAST(:limit AS integer)
+    min(u.training_job_name) AS training_job_name,
+    min(u.account_id) AS account_id,
+    min(u.region) AS region,
+    string_agg(DISTINCT u.instance_type, ',') AS instance_type,
+    min(u.month) AS month,
+    round((min(t.seconds) / 3600.0)::numeric, 3)::float8 AS instance_hours,
+    round((min(t.usd))::numeric, 2)::float8 AS estimated_usd
+FROM top t
+JOIN sagemaker_training_job_instance_usage u
+    ON u.training_job_arn = t.training_job_arn AND u.billable_instance_seconds > 0
+GROUP BY t.training_job_arn
+ORDER BY min(t.usd) DESC NULLS LAST, min(t.seconds) DESC, t.training_job_arn

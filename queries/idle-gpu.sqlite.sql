@@ -10,44 +10,60 @@
 -- idle_gpu_usd   compute_usd × (1 − gpu_utilization_pct / 100)
 -- Jobs with no figures (not read yet, no data, unknown size) are in gpu-utilization's
 -- unmeasured_gpu_hours, never here.
+-- Ranked from the cost view's rows, which carry their job's utilization (migration 15), in
+-- the order of the usage indexes; only the jobs listed are then read in full. Ties go by ARN.
 WITH single AS (
-    SELECT c.training_job_arn, c.training_job_name, c.account_id, c.region, c.instance_type,
-           c.instance_count AS instances, c.billable_instance_seconds * z.gpus AS gpu_seconds,
-           c.compute_usd
+    -- Jobs of one instance type: a row each.
+    SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
+           c.gpu_utilization_pct AS pct, c.compute_usd
     FROM sagemaker_training_job_cost c
     JOIN instance_type_size z ON z.instance_type = c.instance_type AND z.gpus > 0
-    WHERE c.seq = 0 AND +c.month >= :from_month AND c.billable_instance_seconds > 0
+    WHERE c.seq = 0 AND c.month >= :from_month AND c.gpu_utilization_pct IS NOT NULL
+      AND c.billable_instance_seconds > 0
 ),
-clusters AS (
-    SELECT c.training_job_arn, c.training_job_name, c.account_id, c.region,
-           group_concat(DISTINCT c.instance_type) AS instance_type, sum(c.instance_count),
-           sum(c.billable_instance_seconds * z.gpus),
-           CASE WHEN count(c.compute_usd) = count(*) THEN sum(c.compute_usd) END
+clusters AS MATERIALIZED (
+    -- Heterogeneous clusters: their GPU groups.
+    -- Materialized: read through the clusters index, then grouped (read in key order, the
+    -- whole table would be).
+    SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
+           c.gpu_utilization_pct AS pct, c.compute_usd
     FROM sagemaker_training_job_cost c
     JOIN instance_type_size z ON z.instance_type = c.instance_type AND z.gpus > 0
-    WHERE c.seq > 0 AND +c.month >= :from_month AND c.billable_instance_seconds > 0
-    GROUP BY c.training_job_arn, c.training_job_name, c.account_id, c.region
+    WHERE c.seq > 0 AND c.month >= :from_month AND c.gpu_utilization_pct IS NOT NULL
+      AND c.billable_instance_seconds > 0
 ),
 jobs AS (
-    SELECT * FROM single
+    SELECT training_job_arn, gpu_seconds, pct, compute_usd FROM single
     UNION ALL
-    SELECT * FROM clusters
+    SELECT training_job_arn, sum(gpu_seconds), max(pct),
+           CASE WHEN count(compute_usd) = count(*) THEN sum(compute_usd) END
+    FROM clusters
+    GROUP BY training_job_arn
+),
+top AS (
+    SELECT training_job_arn, gpu_seconds, pct, compute_usd,
+           compute_usd * (1 - pct / 100.0) AS idle_usd,
+           gpu_seconds * (1 - pct / 100.0) AS idle_gpu_seconds
+    FROM jobs
+    ORDER BY 5 DESC NULLS LAST, 6 DESC, 1
+    LIMIT CAST(:limit AS integer)
 )
 SELECT
-    j.training_job_name,
-    j.account_id,
-    j.region,
-    j.instance_type,
-    j.instances,
-    u.gpus,
-    round(u.gpu_utilization_pct, 1) AS gpu_utilization_pct,
-    round(u.gpu_memory_max_pct, 1) AS gpu_memory_max_pct,
-    round(j.gpu_seconds / 3600.0, 3) AS gpu_hours,
-    round(j.compute_usd, 2) AS compute_usd,
-    round(j.compute_usd * (1 - u.gpu_utilization_pct / 100.0), 2) AS idle_gpu_usd
-FROM jobs j
-JOIN sagemaker_training_job_utilization u ON u.training_job_arn = j.training_job_arn
-WHERE u.gpu_utilization_pct IS NOT NULL
-ORDER BY j.compute_usd * (1 - u.gpu_utilization_pct / 100.0) DESC NULLS LAST,
-         j.gpu_seconds * (1 - u.gpu_utilization_pct / 100.0) DESC, j.training_job_name
-LIMIT CAST(:limit AS integer)
+    min(u.training_job_name) AS training_job_name,
+    min(u.account_id) AS account_id,
+    min(u.region) AS region,
+    group_concat(DISTINCT u.instance_type) AS instance_type,
+    sum(u.instance_count) AS instances,
+    min(v.gpus) AS gpus,
+    round(min(t.pct), 1) AS gpu_utilization_pct,
+    round(min(v.gpu_memory_max_pct), 1) AS gpu_memory_max_pct,
+    round(min(t.gpu_seconds) / 3600.0, 3) AS gpu_hours,
+    round(min(t.compute_usd), 2) AS compute_usd,
+    round(min(t.idle_usd), 2) AS idle_gpu_usd
+FROM top t
+JOIN sagemaker_training_job_instance_usage u
+    ON u.training_job_arn = t.training_job_arn AND u.billable_instance_seconds > 0
+JOIN instance_type_size z ON z.instance_type = u.instance_type AND z.gpus > 0
+JOIN sagemaker_training_job_utilization v ON v.training_job_arn = t.training_job_arn
+GROUP BY t.training_job_arn
+ORDER BY min(t.idle_usd) DESC NULLS LAST, min(t.idle_gpu_seconds) DESC, t.training_job_arn

@@ -463,6 +463,19 @@ fn sizes_come_from_the_price_list_and_the_csv_and_size_jobs_measured_before_them
             (&two()["gpus"], &two()["gpu"]),
             (&Value::Null, &Value::Null)
         );
+        // What the GPU reports read: the share on the job's usage rows.
+        let idle = || {
+            let rows = query(&db, &["idle-gpu"]);
+            rows.iter()
+                .map(|r| {
+                    (
+                        r["training_job_name"].clone(),
+                        r["gpu_utilization_pct"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(idle(), [], "{}", db.name());
 
         api.control(
             "offer",
@@ -471,6 +484,7 @@ fn sizes_come_from_the_price_list_and_the_csv_and_size_jobs_measured_before_them
         );
         assert_eq!(api.costs(&db, &["prices", "sync"]).status.code(), Some(0));
         assert_eq!((&two()["gpus"], &two()["gpu"]), (&json!(8), &json!(37.5)));
+        assert_eq!(idle(), [(json!("two-0000"), json!(37.5))], "{}", db.name());
         let sizes = query(
             &db,
             &[
@@ -510,6 +524,7 @@ fn sizes_come_from_the_price_list_and_the_csv_and_size_jobs_measured_before_them
         assert_eq!(g5, [json!({"gpus": 8, "source": "csv"})], "{}", db.name());
         // The CSV corrects the jobs of its types: 2 × 8 GPUs now.
         assert_eq!((&two()["gpus"], &two()["gpu"]), (&json!(16), &json!(18.75)));
+        assert_eq!(idle(), [(json!("two-0000"), json!(18.8))], "{}", db.name());
         let bad = write_file(
             db.dir.path(),
             "bad.csv",

@@ -158,6 +158,13 @@ impl CloudWatch for Memory {
 /// of ml.g5.12xlarge (4 GPUs, 48 vCPUs) and ml.m5.xlarge (none, 4 vCPUs).
 async fn store_with(jobs: &[(&str, &str, i64, Duration)]) -> Store {
     let store = Store::open(&StoreOptions::memory()).await.unwrap();
+    load_jobs(&store, jobs, json!({})).await;
+    store_sizes(&store, &[("ml.g5.12xlarge", 4, 48), ("ml.m5.xlarge", 0, 4)]).await;
+    store
+}
+
+/// Loads these jobs (as [`store_with`] takes them) with these tags, as `sagesync load` does.
+async fn load_jobs(store: &Store, jobs: &[(&str, &str, i64, Duration)], tags: serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.jsonl");
     let lines: Vec<String> = jobs
@@ -173,6 +180,7 @@ async fn store_with(jobs: &[(&str, &str, i64, Duration)]) -> Store {
                 "TrainingEndTime": end.timestamp(),
                 "ResourceConfig": {"InstanceType": itype, "InstanceCount": count, "VolumeSizeInGB": 30},
                 "BillableTimeInSeconds": 3600,
+                "Tags": tags,
             })
             .to_string()
         })
@@ -185,19 +193,39 @@ async fn store_with(jobs: &[(&str, &str, i64, Duration)]) -> Store {
         replace_nul: false,
     });
     let inputs = crate::input::expand(&[path.display().to_string()]).0;
-    crate::load::load(&store, inputs, flattener, 16)
+    crate::load::load(store, inputs, flattener, 16)
         .await
         .unwrap();
-    let prices =
-        [("ml.g5.12xlarge", 4, 48), ("ml.m5.xlarge", 0, 4)].map(|(t, g, v)| crate::prices::Price {
-            instance_type: t.into(),
+}
+
+/// Stores these sizes (instance type, GPUs, vCPUs) as `prices load` does, at $1 an hour.
+async fn store_sizes(store: &Store, sizes: &[(&str, u32, u32)]) {
+    let prices: Vec<crate::prices::Price> = sizes
+        .iter()
+        .map(|(t, g, v)| crate::prices::Price {
+            instance_type: (*t).into(),
             region: "*".into(),
             usd_per_hour: 1.0,
-            gpus: Some(g),
-            vcpus: Some(v),
-        });
-    crate::prices::store(&store, &prices, false).await.unwrap();
-    store
+            gpus: Some(*g),
+            vcpus: Some(*v),
+        })
+        .collect();
+    crate::prices::store(store, &prices, false).await.unwrap();
+}
+
+/// The GPU utilization a job's usage rows carry, which the GPU reports read.
+async fn usage_share(store: &Store, job: &str) -> Vec<String> {
+    let sql = crate::sql![
+        "SELECT gpu_utilization_pct, tags FROM sagemaker_training_job_instance_usage \
+         WHERE training_job_name = ",
+        crate::store::sql::Sql::placeholder(store.backend(), 1),
+        " ORDER BY seq"
+    ];
+    let rs = store.fetch(sql, &[Some(job.to_string())]).await.unwrap();
+    rs.rows
+        .iter()
+        .map(|r| r.iter().map(text).collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 async fn utilization(store: &Store, job: &str) -> Vec<Out> {
@@ -340,4 +368,48 @@ fn a_figure_that_is_not_a_number_or_not_complete_is_skipped_never_zero() {
     let host = &jobs[0].hosts[0];
     assert_eq!((host.gpu_avg, host.gpu_max), (None, None));
     assert_eq!(host.gpu_memory_avg, Some(50.0));
+}
+
+#[tokio::test]
+async fn the_usage_rows_carry_the_share_through_a_rewrite_a_late_size_and_a_deletion() {
+    let jobs = [
+        ("two", "ml.g5.12xlarge", 2, Duration::hours(3)),
+        ("late", "ml.p3.8xlarge", 1, Duration::hours(3)),
+    ];
+    let store = store_with(&jobs).await;
+    let mut cw = Memory::default();
+    for (host, gpu) in [
+        ("two/algo-1", 200.0),
+        ("two/algo-2", 100.0),
+        ("late/algo-1", 100.0),
+    ] {
+        cw.hosts
+            .insert(host.into(), [gpu, gpu, 50.0, 50.0, 100.0, 10.0]);
+    }
+    let (_, failure) = harvest(&store, &cw, ACCOUNT, REGION, now()).await;
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(usage_share(&store, "two").await, ["37.5 {}"]);
+    // No size for ml.p3.8xlarge yet: no share, until its size is stored.
+    assert_eq!(usage_share(&store, "late").await, ["- {}"]);
+    store_sizes(&store, &[("ml.p3.8xlarge", 4, 32)]).await;
+    assert_eq!(usage_share(&store, "late").await, ["25.0 {}"]);
+
+    // The jobs written again with new tags: their usage rows are derived anew, with the share.
+    load_jobs(&store, &jobs, json!({"team": "vision"})).await;
+    let tagged = r#"{"team":"vision"}"#;
+    assert_eq!(usage_share(&store, "two").await, [format!("37.5 {tagged}")]);
+    assert_eq!(
+        usage_share(&store, "late").await,
+        [format!("25.0 {tagged}")]
+    );
+
+    // A row deleted by hand to ask anew takes the share with it.
+    store
+        .execute_all(vec![(
+            crate::sql!["DELETE FROM sagemaker_training_job_metrics"],
+            sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(usage_share(&store, "two").await, [format!("- {tagged}")]);
 }

@@ -3,7 +3,8 @@
 //! Key/value rows, metrics and status transitions are nothing but the `hyper_parameters`,
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
-//! time, what the cost reports sum. Deriving them in SQL from the stored row means they can never
+//! time, what the cost reports sum, and the job's GPU utilization once it is read (the one value
+//! not from the job row, [`GPU_SHARE`]). Deriving them in SQL from the stored row means they can never
 //! disagree with it. Only jobs actually written are touched: a job whose `raw` did not change
 //! keeps its rows as they are, and so does a table whose source columns did not change (see
 //! [`rederive`]). So a change to these rules that should reach rows already stored comes with a
@@ -95,6 +96,12 @@ fn source_columns(child: Child) -> Vec<&'static str> {
         Child::Transition => vec!["secondary_status_transitions"],
     }
 }
+
+/// The one column of [`USAGE_TABLE`] not from the job row: the job's GPU utilization as the
+/// utilization view states it, once read (migration 15 keeps it as that table changes), followed
+/// by the job's key and `)`.
+const GPU_SHARE: &str = "(SELECT v.gpu_utilization_pct FROM sagemaker_training_job_utilization v \
+     WHERE v.training_job_arn = ";
 
 fn sources(child: Child) -> Sql {
     Sql::join(source_columns(child), ", ")
@@ -204,7 +211,7 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
             formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
             &common,
             ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
-             seq, month, warm_pool_instance_seconds, storage_gb_seconds) \
+             seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct) \
              SELECT c._key, ",
             &common,
             ", g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
@@ -216,7 +223,9 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
             warm,
             ", coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0) * ",
             volume,
-            " FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
+            ", ",
+            GPU_SHARE,
+            "c._key) FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
              WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
              THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
@@ -333,7 +342,8 @@ fn sqlite_insert(child: Child) -> Sql {
                 formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
                 common,
                 ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
-                 seq, month, warm_pool_instance_seconds, storage_gb_seconds) SELECT NEW._key, ",
+                 seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct) \
+                 SELECT NEW._key, ",
                 new_common,
                 ", json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
                  json_extract(g.value, '$.InstanceCount'), \
@@ -349,7 +359,9 @@ fn sqlite_insert(child: Child) -> Sql {
                 count,
                 " * ",
                 volume,
-                " FROM json_each(CASE WHEN ",
+                ", ",
+                GPU_SHARE,
+                "NEW._key) FROM json_each(CASE WHEN ",
                 groups,
                 " THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
                  ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"

@@ -298,9 +298,11 @@ FROM (
     LEFT JOIN instance_type_size z ON z.instance_type = u.instance_type
     WHERE u.training_job_arn IN (";
 
-/// The jobs [`SIZES`] may have found since: sized in part or not at all.
+/// The jobs [`SIZES`] may have found since: an instance type's size unknown. A per-host figure
+/// stays NULL for good when the groups differ, so it does not make a job due again (a harvest
+/// would rewrite every heterogeneous job, and its usage rows through migration 15's triggers).
 const UNKNOWN: &str = "SELECT training_job_arn FROM sagemaker_training_job_metrics \
-     WHERE gpus IS NULL OR vcpus IS NULL OR gpus_per_host IS NULL OR vcpus_per_host IS NULL";
+     WHERE gpus IS NULL OR vcpus IS NULL";
 
 const SIZES_TAIL: &str = ")
     GROUP BY u.training_job_arn
