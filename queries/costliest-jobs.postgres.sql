@@ -7,11 +7,13 @@
 -- usage indexes hold in full (a job of one instance type is one row, only heterogeneous
 -- clusters' groups are summed per job); only the jobs listed are then read in full.
 WITH single AS (
-    -- Jobs of one instance type: a row each.
+    -- Jobs of one instance type: a row each, the costliest first.
     SELECT training_job_arn, billable_instance_seconds AS seconds,
            compute_usd + warm_pool_usd + coalesce(storage_usd, 0) AS usd
     FROM sagemaker_training_job_cost
     WHERE seq = 0 AND month >= :from_month AND billable_instance_seconds > 0
+    ORDER BY usd DESC NULLS LAST, seconds DESC, training_job_arn
+    LIMIT CAST(:limit AS integer)
 ),
 clusters AS (
     -- Heterogeneous clusters: their instance groups.
@@ -23,7 +25,7 @@ clusters AS (
 jobs AS (
     SELECT training_job_arn, seconds, usd FROM single
     UNION ALL
-    SELECT training_job_arn, sum(seconds),
+    SELECT training_job_arn, sum(seconds)::bigint,
            CASE WHEN count(usd) = count(*) THEN sum(usd + storage_usd) END
     FROM clusters
     GROUP BY training_job_arn

@@ -10,43 +10,22 @@
 -- unmeasured_gpu_hours  jobs with no utilization (not read yet, no data, a size unknown when read):
 --                       never counted as used nor as idle
 -- Heterogeneous clusters count each GPU group with its own type at the job's utilization.
--- Read from the usage rows alone, which carry their job's utilization (migration 15), grouped in
--- index order; sizes and prices are joined per group, as in the cost report.
+-- Read from the usage rows alone, which carry their job's utilization (migration 15), in one
+-- pass; sizes and prices are joined per group, as in the cost report.
 WITH sets AS (
-    -- By instance type (no tag_key): jobs of one instance type, then heterogeneous clusters' groups.
-    SELECT month, instance_type, region, NULL::jsonb AS tags, sum(billable_instance_seconds) AS seconds,
+    -- One pass over the usage rows, which Postgres shares among its workers.
+    SELECT month, instance_type, region,
+           CASE WHEN :tag_key IS NOT NULL THEN coalesce(tags->>:tag_key, '(untagged)') END AS tag_value,
+           sum(billable_instance_seconds) AS seconds,
            sum(CASE WHEN gpu_utilization_pct IS NOT NULL THEN billable_instance_seconds END) AS measured,
            sum(billable_instance_seconds * gpu_utilization_pct / 100.0) AS used
     FROM sagemaker_training_job_instance_usage
-    WHERE seq = 0 AND :tag_key IS NULL
-    GROUP BY 1, 2, 3
-    UNION ALL
-    SELECT month, instance_type, region, NULL::jsonb, sum(billable_instance_seconds),
-           sum(CASE WHEN gpu_utilization_pct IS NOT NULL THEN billable_instance_seconds END),
-           sum(billable_instance_seconds * gpu_utilization_pct / 100.0)
-    FROM sagemaker_training_job_instance_usage
-    WHERE seq > 0 AND :tag_key IS NULL
-    GROUP BY 1, 2, 3
-    UNION ALL
-    -- By a tag: by the whole tag set first, in index order; the tag's value is read per set below.
-    SELECT month, instance_type, region, tags, sum(billable_instance_seconds),
-           sum(CASE WHEN gpu_utilization_pct IS NOT NULL THEN billable_instance_seconds END),
-           sum(billable_instance_seconds * gpu_utilization_pct / 100.0)
-    FROM sagemaker_training_job_instance_usage
-    WHERE seq = 0 AND :tag_key IS NOT NULL
-    GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT month, instance_type, region, tags, sum(billable_instance_seconds),
-           sum(CASE WHEN gpu_utilization_pct IS NOT NULL THEN billable_instance_seconds END),
-           sum(billable_instance_seconds * gpu_utilization_pct / 100.0)
-    FROM sagemaker_training_job_instance_usage
-    WHERE seq > 0 AND :tag_key IS NOT NULL
     GROUP BY 1, 2, 3, 4
 ),
 sized AS (
     SELECT s.month,
            CASE WHEN :tag_key IS NULL THEN s.instance_type END AS instance_type,
-           CASE WHEN :tag_key IS NOT NULL THEN coalesce(s.tags->>:tag_key, '(untagged)') END AS tag_value,
+           s.tag_value,
            s.seconds * z.gpus AS gpu_seconds,
            s.measured * z.gpus AS measured_gpu_seconds,
            s.used * z.gpus AS used_gpu_seconds,

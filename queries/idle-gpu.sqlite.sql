@@ -13,13 +13,17 @@
 -- Ranked from the cost view's rows, which carry their job's utilization (migration 15), in
 -- the order of the usage indexes; only the jobs listed are then read in full. Ties go by ARN.
 WITH single AS (
-    -- Jobs of one instance type: a row each.
+    -- Jobs of one instance type: a row each, the costliest first.
     SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
-           c.gpu_utilization_pct AS pct, c.compute_usd
+           c.gpu_utilization_pct AS pct, c.compute_usd,
+           c.compute_usd * (1 - c.gpu_utilization_pct / 100.0) AS idle_usd,
+           c.billable_instance_seconds * z.gpus * (1 - c.gpu_utilization_pct / 100.0) AS idle_gpu_seconds
     FROM sagemaker_training_job_cost c
     JOIN instance_type_size z ON z.instance_type = c.instance_type AND z.gpus > 0
     WHERE c.seq = 0 AND c.month >= :from_month AND c.gpu_utilization_pct IS NOT NULL
       AND c.billable_instance_seconds > 0
+    ORDER BY idle_usd DESC NULLS LAST, idle_gpu_seconds DESC, training_job_arn
+    LIMIT CAST(:limit AS integer)
 ),
 clusters AS MATERIALIZED (
     -- Heterogeneous clusters: their GPU groups.
@@ -33,19 +37,20 @@ clusters AS MATERIALIZED (
       AND c.billable_instance_seconds > 0
 ),
 jobs AS (
-    SELECT training_job_arn, gpu_seconds, pct, compute_usd FROM single
+    SELECT training_job_arn, gpu_seconds, pct, compute_usd, idle_usd, idle_gpu_seconds FROM single
     UNION ALL
-    SELECT training_job_arn, sum(gpu_seconds), max(pct),
-           CASE WHEN count(compute_usd) = count(*) THEN sum(compute_usd) END
-    FROM clusters
-    GROUP BY training_job_arn
+    SELECT training_job_arn, gpu_seconds, pct, compute_usd, compute_usd * (1 - pct / 100.0),
+           gpu_seconds * (1 - pct / 100.0)
+    FROM (
+        SELECT training_job_arn, sum(gpu_seconds) AS gpu_seconds, max(pct) AS pct,
+               CASE WHEN count(compute_usd) = count(*) THEN sum(compute_usd) END AS compute_usd
+        FROM clusters
+        GROUP BY training_job_arn
+    ) g
 ),
 top AS (
-    SELECT training_job_arn, gpu_seconds, pct, compute_usd,
-           compute_usd * (1 - pct / 100.0) AS idle_usd,
-           gpu_seconds * (1 - pct / 100.0) AS idle_gpu_seconds
-    FROM jobs
-    ORDER BY 5 DESC NULLS LAST, 6 DESC, 1
+    SELECT * FROM jobs
+    ORDER BY idle_usd DESC NULLS LAST, idle_gpu_seconds DESC, training_job_arn
     LIMIT CAST(:limit AS integer)
 )
 SELECT

@@ -15,7 +15,8 @@ FROM sagemaker_training_job_utilization v
 WHERE v.training_job_arn = u.training_job_arn AND v.gpu_utilization_pct IS NOT NULL;
 
 -- The cost view (migration 12) gains the job's GPU utilization, so idle-gpu reads its dollars and
--- the share from one row.
+-- the share from one row. Its arithmetic is in double precision, as its rates are: the per-row
+-- numeric divisions of migration 12 took most of costliest-jobs' time at a million jobs.
 CREATE OR REPLACE VIEW sagemaker_training_job_cost AS
 SELECT
     u.training_job_arn,
@@ -32,12 +33,12 @@ SELECT
     coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS usd_per_hour,
     CASE WHEN p.usd_per_hour IS NOT NULL OR pw.usd_per_hour IS NOT NULL THEN 'csv'
          WHEN pl.usd_per_hour IS NOT NULL THEN 'price-list' END AS price_source,
-    u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS compute_usd,
+    u.billable_instance_seconds::float8 / 3600 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS compute_usd,
     CASE WHEN u.warm_pool_instance_seconds = 0 THEN 0.0
-         ELSE u.warm_pool_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)
+         ELSE u.warm_pool_instance_seconds::float8 / 3600 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)
     END AS warm_pool_usd,
     CASE WHEN u.storage_gb_seconds = 0 THEN 0.0
-         ELSE u.storage_gb_seconds / 3600.0 / 730.0 * s.usd_per_gb_month
+         ELSE u.storage_gb_seconds::float8 / 3600 / 730 * s.usd_per_gb_month
     END AS storage_usd,
     u.gpu_utilization_pct
 FROM sagemaker_training_job_instance_usage u
