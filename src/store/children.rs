@@ -3,11 +3,11 @@
 //! Key/value rows, metrics and status transitions are nothing but the `hyper_parameters`,
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
-//! time, what the cost reports sum, and the job's GPU utilization once it is read (the one value
-//! not from the job row, [`GPU_SHARE`]). Deriving them in SQL from the stored row means they can never
-//! disagree with it. Only jobs actually written are touched: a job whose `raw` did not change
-//! keeps its rows as they are, and so does a table whose source columns did not change (see
-//! [`rederive`]). So a change to these rules that should reach rows already stored comes with a
+//! time, what the cost reports sum, and the job's GPU utilization once it is read (the one
+//! value not from the job row, [`GPU_SHARE`]). Deriving them in SQL from the stored row means
+//! they can never disagree with it. Only jobs actually written are touched: a job whose `raw`
+//! did not change keeps its rows as they are, and so does a table whose source columns did not
+//! change (see [`rederive`]). So a change to these rules that should reach rows already stored comes with a
 //! migration that derives the table again (as migration 12 does for instance usage).
 //!
 //! Postgres derives them with one statement per table per batch, from the jobs whose `synced_at`
