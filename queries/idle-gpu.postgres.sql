@@ -13,7 +13,7 @@
 -- Ranked from the cost view's rows, which carry their job's utilization (migration 15), in
 -- the order of the usage indexes; only the jobs listed are then read in full. Ties go by ARN.
 WITH single AS (
-    -- Jobs of one instance type: a row each, the costliest first.
+    -- Jobs of one instance type: a row each, the most idle dollars first.
     SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
            c.gpu_utilization_pct AS pct, c.compute_usd,
            c.compute_usd * (1 - c.gpu_utilization_pct / 100.0) AS idle_usd,

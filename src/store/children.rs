@@ -4,11 +4,11 @@
 //! `environment`, `tags`, `final_metric_data_list` and `secondary_status_transitions` columns
 //! spread out; instance usage is `resource_config`'s instance groups with the job's billable
 //! time, what the cost reports sum, and the job's GPU utilization once it is read (the one
-//! value not from the job row, [`GPU_SHARE`]). Deriving them in SQL from the stored row means
+//! value not from the job row, [`gpu_share`]). Deriving them in SQL from the stored row means
 //! they can never disagree with it. Only jobs actually written are touched: a job whose `raw`
 //! did not change keeps its rows as they are, and so does a table whose source columns did not
-//! change (see [`rederive`]). So a change to these rules that should reach rows already stored comes with a
-//! migration that derives the table again (as migration 12 does for instance usage).
+//! change (see [`rederive`]). So a change to these rules that should reach rows already stored
+//! comes with a migration that derives the table again (as migration 12 does for instance usage).
 //!
 //! Postgres derives them with one statement per table per batch, from the jobs whose `synced_at`
 //! is this run's. SQLite derives them in triggers on the job row, which see the row being written
@@ -97,11 +97,17 @@ fn source_columns(child: Child) -> Vec<&'static str> {
     }
 }
 
-/// The one column of [`USAGE_TABLE`] not from the job row: the job's GPU utilization as the
-/// utilization view states it, once read (migration 15 keeps it as that table changes), followed
-/// by the job's key and `)`.
-const GPU_SHARE: &str = "(SELECT v.gpu_utilization_pct FROM sagemaker_training_job_utilization v \
-     WHERE v.training_job_arn = ";
+/// The one column of [`USAGE_TABLE`] not from the job row: the GPU utilization of the job keyed
+/// `job`, as the utilization view states it once read (migration 15 keeps it as that table
+/// changes).
+fn gpu_share(job: &'static str) -> Sql {
+    sql![
+        "(SELECT v.gpu_utilization_pct FROM sagemaker_training_job_utilization v \
+         WHERE v.training_job_arn = ",
+        job,
+        ")"
+    ]
+}
 
 fn sources(child: Child) -> Sql {
     Sql::join(source_columns(child), ", ")
@@ -224,8 +230,8 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
             ", coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0) * ",
             volume,
             ", ",
-            GPU_SHARE,
-            "c._key) FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
+            gpu_share("c._key"),
+            " FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
              WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
              THEN resource_config->'InstanceGroups' ELSE jsonb_build_array(resource_config) END) \
@@ -360,8 +366,8 @@ fn sqlite_insert(child: Child) -> Sql {
                 " * ",
                 volume,
                 ", ",
-                GPU_SHARE,
-                "NEW._key) FROM json_each(CASE WHEN ",
+                gpu_share("NEW._key"),
+                " FROM json_each(CASE WHEN ",
                 groups,
                 " THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
                  ELSE json_array(json(coalesce(NEW.resource_config, 'null'))) END) g"
