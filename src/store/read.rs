@@ -111,10 +111,8 @@ impl Store {
                     let n = match drain(q.fetch(&mut conn), sqlite_cell, sink).await? {
                         Some(n) => n,
                         None => {
-                            let d = conn
-                                .describe(sqlx::SqlSafeStr::into_sql_str(text()))
-                                .await?;
-                            let _ = sink.columns(&described(d));
+                            let names = super::read_only::column_names(&mut conn, sql).await?;
+                            let _ = sink.columns(&names);
                             0
                         }
                     };
