@@ -551,3 +551,56 @@ async fn sqlite_triggers_are_put_back_when_missing_or_stale() {
         .await;
     assert_eq!(tags, vec![json!({"key": "team", "value": "growth"})]);
 }
+
+/// Postgres plans from statistics autovacuum gathers minutes after a load; the load analyzes
+/// the tables it changed substantially before it exits, and a small change analyzes nothing.
+/// SQLite gathers none (src/store/stats.rs).
+#[tokio::test]
+async fn a_big_load_leaves_fresh_planner_statistics_and_a_small_one_leaves_them_be() {
+    for db in backends() {
+        let jobs: Vec<Value> = (0..300)
+            .map(|i| named_job(&format!("stats-{i:03}")))
+            .collect();
+        let f = write_file(db.dir.path(), "many.jsonl", &jsonl(&jobs));
+        let out = db.load(&[&f], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let analyzed = || async {
+            match db.backend {
+                Backend::Sqlite => {
+                    let stats = db.count_if_exists("sqlite_stat1").await;
+                    vec![json!(stats)]
+                }
+                Backend::Postgres => {
+                    let sql = format!(
+                        "SELECT json_build_object('table', relname, 'at', last_analyze::text)::text AS j
+                         FROM pg_stat_user_tables
+                         WHERE schemaname = '{}'
+                           AND relname IN ('sagemaker_training_job', 'sagemaker_training_job_kv')
+                         ORDER BY relname",
+                        db.schema
+                    );
+                    db.json_rows(&sql).await
+                }
+            }
+        };
+        let first = analyzed().await;
+        match db.backend {
+            Backend::Sqlite => assert_eq!(first, [json!(0)], "SQLite gathers no statistics"),
+            Backend::Postgres => {
+                assert_eq!(first.len(), 2, "{first:?}");
+                for t in &first {
+                    assert!(t["at"].is_string(), "not analyzed after the load: {t}");
+                }
+                assert!(stderr(&out).contains("statistics"), "{}", stderr(&out));
+            }
+        }
+        // One job changed of 300: not worth an ANALYZE (autovacuum's own threshold).
+        let mut one = named_job("stats-000");
+        one["TrainingJobStatus"] = json!("Stopped");
+        let f = write_file(db.dir.path(), "one.json", &one.to_string());
+        let out = db.load(&[&f], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("statistics"), "{}", stderr(&out));
+        assert_eq!(analyzed().await, first, "{}", db.name());
+    }
+}

@@ -110,7 +110,7 @@ async fn load(opts: &StoreOptions, file: &std::path::Path, replace: bool) -> Res
     };
     let store = Store::open(opts).await?;
     let stored = prices::store(&store, &prices, replace).await;
-    store.close().await;
+    store.close_after_writing().await;
     stored?;
     tracing::info!(
         "stored {} instance prices from {}",
@@ -140,7 +140,7 @@ async fn sync_prices(opts: &StoreOptions, args: PriceSyncArgs) -> Result<Outcome
         .await;
     let fetched = prices::fetch(&list, &regions, chrono::Utc::now()).await;
     let stored = store.store_price_list(&fetched.regions).await;
-    store.close().await;
+    store.close_after_writing().await;
     stored?;
     for (region, e) in &fetched.failed {
         if e.is_denied() {
@@ -199,7 +199,7 @@ pub async fn run_billing(opts: &StoreOptions, command: BillingCommand) -> Result
     );
     let store = Store::open(opts).await?;
     let report = billing::sync(&store, &ce, &months).await;
-    store.close().await;
+    store.close_after_writing().await;
     let report = match report {
         Err(billing::BillingError::Source(e)) if e.is_denied() => {
             return Err(e).with_context(|| {

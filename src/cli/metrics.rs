@@ -45,7 +45,7 @@ pub async fn run(opts: &StoreOptions, command: MetricsCommand) -> Result<Outcome
     let scopes = crate::source::client::scopes(&args.scope.options()).await?;
     let store = Store::open(opts).await?;
     let harvested = harvest_all(&store, &scopes).await;
-    store.close().await;
+    store.close_after_writing().await;
     for id in &harvested.unsynced {
         tracing::warn!("{id}: not synced yet, so its jobs are unknown; run `sagesync sync` first");
     }

@@ -318,7 +318,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Completions { .. } | Command::Man => Ok(Outcome::Complete),
         Command::Migrate => {
             let store = Store::open(&opts).await?;
-            store.close().await;
+            store.close_after_writing().await;
             tracing::info!("schema of {} is up to date", opts.url.redacted());
             Ok(Outcome::Complete)
         }
@@ -378,7 +378,7 @@ async fn run_sync(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     if reports.is_ok() && !args.no_metrics {
         metrics::after_sync(&store, &metric_scopes).await;
     }
-    store.close().await;
+    store.close_after_writing().await;
     Ok(sync_outcome(&reports?))
 }
 
@@ -565,7 +565,7 @@ async fn run_load(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
             .map_err(anyhow::Error::from)
     })
     .await;
-    store.close().await;
+    store.close_after_writing().await;
     let report = report?;
     for (path, e) in &unreadable {
         tracing::warn!("refused {path}: cannot read: {e}");

@@ -16,6 +16,7 @@ mod read_only;
 mod reflatten;
 pub mod sql;
 mod sqlite;
+mod stats;
 mod sync_state;
 pub mod url;
 pub mod write;
