@@ -1,4 +1,5 @@
 -- description: Jobs missing at least one of network isolation, inter-container encryption, a VPC, a volume KMS key, an output KMS key, newest first
+-- param limit = 1000: how many jobs, the newest (the list is as long as the inventory where few jobs have all five)
 -- Jobs the API no longer returns (deleted_at set) are left out. security-posture counts the same per account and region.
 SELECT training_job_name, account_id, region, training_job_status, network_isolation, inter_container_encryption,
        vpc, volume_kms_key, output_kms_key
@@ -20,3 +21,4 @@ FROM (
 ) s
 WHERE 'no' IN (network_isolation, inter_container_encryption, vpc, volume_kms_key, output_kms_key)
 ORDER BY creation_time DESC, training_job_name
+LIMIT CAST(:limit AS integer)
