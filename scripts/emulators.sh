@@ -1,7 +1,7 @@
 # Sourced after scripts/pg.sh by scripts/test.sh and the benchmarks: the AWS peers they run
 # against, each on a free loopback port and stopped when the calling script exits.
-# - moto_venv: the venv .venv-test with moto, and cbor2 for the stand-in's CloudWatch (created
-#   once); sets MOTO_PYTHON.
+# - moto_venv: the venv .venv-test with moto, cbor2 for the stand-in's CloudWatch and PyYAML for
+#   the deploy/ manifests' check (created once); sets MOTO_PYTHON.
 # - start_moto VAR: a moto_server, its URL exported in the variable named by $1.
 # - start_standin: the project's stand-in (tests/fixtures/standin.py); sets $port and $standin.
 # - control WHAT [JSON] [METHOD]: a call to the stand-in's control API (POST by default).
@@ -13,8 +13,8 @@ moto_venv() {
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6' boto3
   fi
-  if ! "$venv/bin/python" -c 'import cbor2' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'cbor2>=5.6,<6'
+  if ! "$venv/bin/python" -c 'import cbor2, yaml' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'cbor2>=5.6,<6' 'PyYAML>=6,<7'
   fi
   MOTO_PYTHON="$PWD/$venv/bin/python"
 }

@@ -5,7 +5,8 @@
 #   installed when the server is found neither on the PATH nor where Debian puts it);
 # - moto, the SageMaker emulator: a venv in .venv-test (created once) and a moto_server on a free
 #   loopback port, unless SAGESYNC_TEST_MOTO_URL is given;
-# - Chromium, for the page tests (tests/page.rs): Debian's package, installed when missing.
+# - Chromium, for the page tests (tests/page.rs): Debian's package, installed when missing;
+# - podman and buildah, for the container image's test (tests/deploy.rs): the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -25,5 +26,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 export SAGESYNC_TEST_CHROMIUM="${SAGESYNC_TEST_CHROMIUM:-$(command -v chromium)}"
+for tool in podman buildah; do
+  command -v "$tool" >/dev/null 2>&1 || apt_install "$tool"
+done
 
 cargo test --all-targets "$@"

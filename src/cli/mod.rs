@@ -25,6 +25,10 @@ pub use costs::{BillingCommand, PricesCommand};
 pub use metrics::MetricsCommand;
 pub use scope::ScopeArgs;
 
+/// Set by the container image (deploy/Dockerfile): there the default SQLite file would be
+/// written into the container's own layer and lost when it stops, so a database URL is required.
+const REQUIRE_URL_ENV: &str = "SAGESYNC_REQUIRE_DATABASE_URL";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sagesync",
@@ -306,10 +310,16 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         }
         _ => {}
     }
-    let url = cli
+    let url = match cli
         .database_url
         .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| DEFAULT_URL.to_string());
+    {
+        Some(url) => url,
+        None if std::env::var_os(REQUIRE_URL_ENV).is_some_and(|v| !v.is_empty()) => bail!(
+            "no database URL: set SAGESYNC_DATABASE_URL or DATABASE_URL (postgres://..., or sqlite:///data/sagesync.db on a mounted volume) or pass --database-url; {REQUIRE_URL_ENV} is set because a file in this container's own layer is lost when it stops"
+        ),
+        None => DEFAULT_URL.to_string(),
+    };
     let opts = StoreOptions {
         url: DbUrl::parse(&url)?,
         pg_schema: cli.pg_schema,

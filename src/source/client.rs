@@ -116,12 +116,21 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
         opts.profiles.iter().map(|p| Some(p.as_str())).collect()
     };
     let mut out = Vec::new();
-    for profile in profiles {
+    let mut missing = Vec::new();
+    for profile in &profiles {
+        let profile = *profile;
         let first = opts.regions.first().map(String::as_str);
         let base = load(opts, profile, first).await;
-        let home = base.region().map(|r| r.to_string()).ok_or_else(|| {
-            SourceError::NoRegion(profile.unwrap_or("the default profile").to_string())
-        })?;
+        let who = profile.unwrap_or("the default profile");
+        let home = base
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| SourceError::NoRegion(who.to_string()))?;
+        if let Err(e) = have_credentials(&base, who).await {
+            // One profile without credentials fails its own scopes at their first call, as any
+            // other failing scope; the run stops here only when no profile has any.
+            missing.push(e);
+        }
         let regions: Vec<String> = if opts.all_regions {
             super::regions::all_in_partition_of(&home)
                 .iter()
@@ -152,7 +161,40 @@ pub async fn scopes(opts: &ClientOptions) -> Result<Vec<Scope>, SourceError> {
             }
         }
     }
+    if missing.len() == profiles.len()
+        && let Some(e) = missing.into_iter().next()
+    {
+        return Err(e);
+    }
     Ok(out)
+}
+
+/// Resolves the base credentials once up front, outside the clients' cache: one more lookup a
+/// run (an STS call under IRSA).
+async fn have_credentials(base: &SdkConfig, who: &str) -> Result<(), SourceError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let no_credentials = |cause: String| SourceError::NoCredentials {
+        who: who.to_string(),
+        cause,
+    };
+    let Some(provider) = base.credentials_provider() else {
+        return Err(no_credentials(
+            "no credentials provider is configured".into(),
+        ));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        // The SDK's error chain says what was tried and why it failed; it holds no secret.
+        Err(e) => {
+            let mut cause = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                cause = format!("{cause}: {s}");
+                source = s.source();
+            }
+            Err(no_credentials(cause.trim_end_matches('.').to_string()))
+        }
+    }
 }
 
 /// The base credentials, or each `--role-arn` assumed from them.

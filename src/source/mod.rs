@@ -49,6 +49,12 @@ pub enum SourceError {
     },
     #[error("no region for {0}: pass --region, or set AWS_REGION or a region in the profile")]
     NoRegion(String),
+    /// Found before any call, so a scheduled run without credentials fails as a whole with the
+    /// reason (exit 2), not as every scope's first call.
+    #[error(
+        "no AWS credentials for {who}: {cause}; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is attached (an instance profile, IRSA or EKS Pod Identity)"
+    )]
+    NoCredentials { who: String, cause: String },
 }
 
 /// The codes of a fault on the service's side (HTTP 5xx) in the AWS JSON protocols.
