@@ -1,5 +1,7 @@
 -- description: Failed jobs by failure reason (its first line): how many, when last seen, and the latest example
 -- "Last seen" is the latest training_end_time (last_modified_time, creation_time when absent).
+-- Read from the usage rows, which carry these job columns (migration 16): a job's row with seq 0
+-- (one instance type) or 1 (a cluster's first group) stands for it.
 SELECT
     reason AS failure_reason,
     count(*)::bigint AS jobs,
@@ -10,8 +12,8 @@ FROM (
         coalesce(split_part(failure_reason, E'\n', 1), '(no reason given)') AS reason,
         coalesce(training_end_time, last_modified_time, creation_time) AS seen,
         training_job_name
-    FROM sagemaker_training_job
-    WHERE training_job_status = 'Failed'
+    FROM sagemaker_training_job_instance_usage
+    WHERE training_job_status = 'Failed' AND seq <= 1
 ) f
 GROUP BY reason
 ORDER BY jobs DESC, last_seen DESC

@@ -1,5 +1,7 @@
 -- description: Failed jobs by failure reason (its first line): how many, when last seen, and the latest example
 -- "Last seen" is the latest training_end_time (last_modified_time, creation_time when absent).
+-- Read from the usage rows, which carry these job columns (migration 16): a job's row with seq 0
+-- (one instance type) or 1 (a cluster's first group) stands for it.
 SELECT
     reason AS failure_reason,
     count(*) AS jobs,
@@ -13,8 +15,8 @@ FROM (
         END AS reason,
         coalesce(training_end_time, last_modified_time, creation_time) AS seen,
         training_job_name
-    FROM sagemaker_training_job
-    WHERE training_job_status = 'Failed'
+    FROM sagemaker_training_job_instance_usage
+    WHERE training_job_status = 'Failed' AND seq <= 1
 )
 -- SQLite takes the bare column training_job_name from the row holding max(seen).
 GROUP BY reason

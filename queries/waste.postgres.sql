@@ -3,14 +3,13 @@
 -- Dollars as in the cost report: empty for a group with an instance type or region without a price.
 SELECT
     u.training_job_status,
-    coalesce(split_part(j.failure_reason, chr(10), 1), '(no reason given)') AS failure_reason,
+    coalesce(split_part(u.failure_reason, chr(10), 1), '(no reason given)') AS failure_reason,
     count(DISTINCT u.training_job_arn)::bigint AS jobs,
     round(sum(u.billable_instance_seconds) / 3600.0, 3)::float8 AS instance_hours,
     CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)) = count(*)
         THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour))::numeric, 2)::float8
     END AS estimated_usd
 FROM sagemaker_training_job_instance_usage u
-JOIN sagemaker_training_job j ON j._key = u.training_job_arn
 LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
 LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
 LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region

@@ -1,15 +1,14 @@
 -- description: Instance-hours and dollars spent on failed and stopped jobs since a month, by status and failure reason (its first line)
 -- param from_month = 0000-00: the first month counted, YYYY-MM
 -- Dollars as in the cost report: empty for a group with an instance type or region without a price.
--- (`+u.month`: SQLite reads the usage table in order rather than through the month of an
--- index and a lookup per row, a third of the time at a million jobs. CROSS JOIN keeps the usage
--- rows outermost: with statistics gathered (ANALYZE) SQLite read the wide job table first, 4×
--- slower; BENCHMARKS.md.)
+-- The usage rows alone: each carries its job's failure_reason (migration 16). (`+u.month`: SQLite
+-- reads the usage table in order rather than through the month of an index and a lookup per
+-- row, a third of the time at a million jobs; BENCHMARKS.md.)
 SELECT
     u.training_job_status,
-    CASE WHEN instr(coalesce(j.failure_reason, ''), char(10)) > 0
-        THEN substr(j.failure_reason, 1, instr(j.failure_reason, char(10)) - 1)
-        ELSE coalesce(j.failure_reason, '(no reason given)')
+    CASE WHEN instr(coalesce(u.failure_reason, ''), char(10)) > 0
+        THEN substr(u.failure_reason, 1, instr(u.failure_reason, char(10)) - 1)
+        ELSE coalesce(u.failure_reason, '(no reason given)')
     END AS failure_reason,
     count(DISTINCT u.training_job_arn) AS jobs,
     round(sum(u.billable_instance_seconds) / 3600.0, 3) AS instance_hours,
@@ -17,7 +16,6 @@ SELECT
         THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)), 2)
     END AS estimated_usd
 FROM sagemaker_training_job_instance_usage u
-CROSS JOIN sagemaker_training_job j ON j._key = u.training_job_arn
 LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
 LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
 LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region

@@ -66,13 +66,16 @@ impl Child {
 }
 
 /// The columns of [`USAGE_TABLE`] copied from the job row as they are.
-const USAGE_COMMON: [&str; 9] = [
+const USAGE_COMMON: [&str; 12] = [
     "training_job_name",
     "account_id",
     "region",
     "training_job_status",
+    "failure_reason",
     "creation_time",
     "training_start_time",
+    "training_end_time",
+    "last_modified_time",
     "enable_managed_spot_training",
     "deleted_at",
     "tags",

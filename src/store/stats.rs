@@ -10,7 +10,7 @@
 //!
 //! SQLite keeps no statistics unless asked (`ANALYZE`), and its planner's defaults are what the
 //! canned queries are written and measured for. Gathered on a million-job file (46 s), they made
-//! no canned query faster and `waste` four times slower until its join order was pinned
+//! no canned query faster, and `waste`, which joined the job table then, four times slower
 //! (BENCHMARKS.md). So nothing is gathered there, and a SQLite file plans the same right after
 //! a load as a month later.
 
