@@ -1,12 +1,15 @@
-//! The planner's statistics after a big write.
+//! Settling the tables after a big write: the planner's statistics and the visibility map.
 //!
 //! Postgres plans from statistics that autovacuum refreshes some minutes after a table changed,
-//! and until then plans a table a load has just filled as the empty one it last saw: right
-//! after a million-job `load` the canned queries took 1.3 to 5.9 s, and under 1 s once analyzed
-//! (BENCHMARKS.md). So a command that wrote analyzes, before it exits, each table autovacuum
-//! would analyze next: those whose rows changed since their last analyze by more than the
-//! server's own `autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows. A
-//! cron sync that changed a few jobs analyzes nothing.
+//! and until then plans a table a load has just filled as the empty one it last saw; and once it
+//! starts, it vacuums the 15 GB a million-job load wrote while the first queries run: on two
+//! cores they took 1 to 2 s right after such a load, and well under once the tables were
+//! vacuumed and analyzed (BENCHMARKS.md). So a command that wrote does, before it exits, what
+//! autovacuum would do next, by the server's own thresholds: it analyzes each table whose rows
+//! changed by more than `autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows
+//! since its last analyze, and vacuums each with more dead rows, or more rows inserted since its
+//! last vacuum, than the matching `autovacuum_vacuum_*` settings allow (the vacuum also sets the
+//! visibility map that index-only scans read). A cron sync that changed a few jobs does nothing.
 //!
 //! SQLite keeps no statistics unless asked (`ANALYZE`), and its planner's defaults are what the
 //! canned queries are written and measured for. Gathered on a million-job file (46 s), they made
@@ -21,18 +24,28 @@ use sqlx::{ConnectOptions, Connection};
 use super::{Sql, Store, StoreError};
 use crate::sql;
 
-/// The tables of this schema autovacuum would analyze next, as the server itself decides.
-const STALE_TABLES: &str = "SELECT s.relname::text
+/// The tables of this schema autovacuum would vacuum or analyze next, as the server itself
+/// decides (Postgres 13 and later: inserted rows count since then).
+const STALE_TABLES: &str = "SELECT relname, needs_vacuum, needs_analyze FROM (
+    SELECT s.relname::text AS relname,
+        s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
+                + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0)
+            OR s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float8
+                + current_setting('autovacuum_vacuum_insert_scale_factor')::float8 * greatest(c.reltuples, 0)
+            AS needs_vacuum,
+        s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
+                + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
+            AS needs_analyze
     FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
     WHERE s.schemaname = current_schema()
-      AND s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
-          + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
-    ORDER BY s.relname";
+) t
+WHERE needs_vacuum OR needs_analyze
+ORDER BY relname";
 
 impl Store {
-    /// Closes the store, then (Postgres) analyzes the tables the writes changed substantially;
-    /// see the module comment. A failure is a warning: the data is stored, and autovacuum
-    /// analyzes the tables later.
+    /// Closes the store, then (Postgres) vacuums and analyzes the tables the writes changed
+    /// substantially; see the module comment. A failure is a warning: the data is stored, and
+    /// autovacuum settles the tables later.
     pub async fn close_after_writing(&self) {
         let Store::Postgres(pool) = self else {
             return self.close().await;
@@ -42,34 +55,38 @@ impl Store {
         // at once when it exits: the pool's connections close first, so the counts are whole.
         self.close().await;
         let started = Instant::now();
-        match analyze_stale(&options).await {
+        match settle_stale(&options).await {
             Ok(tables) if tables.is_empty() => {}
             Ok(tables) => tracing::info!(
-                "refreshed the query planner's statistics of {} changed tables in {:.1} s ({})",
+                "vacuumed or analyzed {} changed tables in {:.1} s, as autovacuum would have next ({})",
                 tables.len(),
                 started.elapsed().as_secs_f64(),
                 tables.join(", ")
             ),
             Err(e) => tracing::warn!(
-                "cannot refresh the query planner's statistics ({e}); queries may be slow until autovacuum analyzes the tables"
+                "cannot vacuum and analyze the changed tables ({e}); queries may be slow until autovacuum has"
             ),
         }
     }
 }
 
-/// Analyzes the stale tables on a connection of its own, returning their names.
-async fn analyze_stale(
+/// Vacuums and analyzes the stale tables on a connection of its own, returning their names.
+async fn settle_stale(
     options: &sqlx::postgres::PgConnectOptions,
 ) -> Result<Vec<String>, StoreError> {
     let mut conn = options.connect().await?;
-    let tables: Vec<String> = sqlx::query_scalar(STALE_TABLES)
-        .fetch_all(&mut conn)
-        .await?;
-    for table in &tables {
-        sqlx::query(sql!["ANALYZE ", Sql::ident(table)].into_sqlx())
+    let tables: Vec<(String, bool, bool)> =
+        sqlx::query_as(STALE_TABLES).fetch_all(&mut conn).await?;
+    for (table, vacuum, analyze) in &tables {
+        let command = match (vacuum, analyze) {
+            (true, true) => "VACUUM (ANALYZE) ",
+            (true, false) => "VACUUM ",
+            _ => "ANALYZE ",
+        };
+        sqlx::query(sql![command, Sql::ident(table)].into_sqlx())
             .execute(&mut conn)
             .await?;
     }
     conn.close().await.ok();
-    Ok(tables)
+    Ok(tables.into_iter().map(|(table, _, _)| table).collect())
 }
