@@ -6,18 +6,12 @@
 WITH usage AS (
     -- In the order of the index sagemaker_training_job_instance_usage_accounts.
     SELECT month, account_id, region, instance_type,
-           sum(CASE WHEN seq = 0 THEN 1 ELSE 0 END) AS jobs,
+           -- A job once, by its row with seq 0 (one type) or 1 (a cluster's first group).
+           sum(CASE WHEN seq <= 1 THEN 1 ELSE 0 END) AS jobs,
            sum(billable_instance_seconds) AS seconds, sum(warm_pool_instance_seconds) AS warm_seconds,
            sum(storage_gb_seconds) AS gb_seconds
     FROM sagemaker_training_job_instance_usage
     GROUP BY 1, 2, 3, 4
-),
--- Heterogeneous clusters: each job once, whatever its groups' types.
-clusters AS (
-    SELECT month, account_id, region, count(DISTINCT training_job_arn) AS jobs
-    FROM sagemaker_training_job_instance_usage
-    WHERE seq > 0
-    GROUP BY 1, 2, 3
 ),
 rated AS (
     SELECT u.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate,
@@ -40,7 +34,7 @@ SELECT
     p.month,
     p.account_id,
     p.region,
-    (sum(p.jobs) + coalesce(max(c.jobs), 0))::bigint AS jobs,
+    sum(p.jobs)::bigint AS jobs,
     sum(p.seconds)::bigint AS billable_instance_seconds,
     round(sum(p.seconds) / 3600.0, 3)::float8 AS instance_hours,
     CASE WHEN count(p.compute) = count(*) THEN round(sum(p.compute)::numeric, 2)::float8 END AS compute_usd,
@@ -52,6 +46,5 @@ SELECT
     END AS estimated_usd,
     round(sum(coalesce(p.compute + p.warm, 0) + coalesce(p.storage, 0))::numeric, 2)::float8 AS priced_usd
 FROM priced p
-LEFT JOIN clusters c ON c.month = p.month AND c.account_id = p.account_id AND c.region = p.region
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3

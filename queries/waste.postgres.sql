@@ -4,7 +4,7 @@
 SELECT
     u.training_job_status,
     coalesce(split_part(u.failure_reason, chr(10), 1), '(no reason given)') AS failure_reason,
-    count(DISTINCT u.training_job_arn)::bigint AS jobs,
+    sum(CASE WHEN u.seq <= 1 THEN 1 ELSE 0 END)::bigint AS jobs,
     round(sum(u.billable_instance_seconds) / 3600.0, 3)::float8 AS instance_hours,
     CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)) = count(*)
         THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour))::numeric, 2)::float8

@@ -10,7 +10,7 @@ SELECT
         THEN substr(u.failure_reason, 1, instr(u.failure_reason, char(10)) - 1)
         ELSE coalesce(u.failure_reason, '(no reason given)')
     END AS failure_reason,
-    count(DISTINCT u.training_job_arn) AS jobs,
+    sum(CASE WHEN u.seq <= 1 THEN 1 ELSE 0 END) AS jobs,
     round(sum(u.billable_instance_seconds) / 3600.0, 3) AS instance_hours,
     CASE WHEN count(coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)) = count(*)
         THEN round(sum(u.billable_instance_seconds / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)), 2)
