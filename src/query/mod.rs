@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use reports::{REPORTS, Report};
 
-use crate::store::read::Sink;
+use crate::store::read::{Origin, Sink};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,9 @@ pub async fn run_report(
     }
     // Every column, whatever is stored: a dollar column without prices is empty, so a script
     // reading it works before prices arrive.
-    Ok(store.stream_read_only(&sql, &values, sink).await?)
+    Ok(store
+        .stream_read_only(&sql, Origin::Report, &values, sink)
+        .await?)
 }
 
 /// Runs SQL of the user's, handing its rows to `sink` as they come; returns how many.
@@ -144,7 +146,9 @@ pub async fn run_sql(
         })?;
         values.push(Some(v));
     }
-    Ok(store.stream_read_only(&sql, &values, sink).await?)
+    Ok(store
+        .stream_read_only(&sql, Origin::User, &values, sink)
+        .await?)
 }
 
 /// Where the stored prices came from and how old they are, for `--list`.

@@ -88,6 +88,7 @@ impl Store {
     pub async fn stream_read_only(
         &self,
         sql: &str,
+        origin: Origin,
         params: &[Option<String>],
         sink: &mut dyn Sink,
     ) -> Result<u64, StoreError> {
@@ -127,6 +128,12 @@ impl Store {
                 sqlx::query("SET TRANSACTION READ ONLY")
                     .execute(&mut *tx)
                     .await?;
+                if origin == Origin::Report {
+                    // Compiling a canned report took 100 to 200 ms of the 0.4 to 1 s each takes
+                    // at a million jobs, and the page runs nine (BENCHMARKS.md); a user's SQL
+                    // keeps the server's setting.
+                    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+                }
                 let q = sqlx::query_with(text(), text_args::<sqlx::Postgres>(params)?);
                 let streamed = drain(q.fetch(&mut *tx), pg_cell, sink).await?;
                 let n = match streamed {
@@ -144,6 +151,15 @@ impl Store {
             }
         }
     }
+}
+
+/// Whose SQL [`Store::stream_read_only`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A canned report of `queries/`, whose cost sagesync knows.
+    Report,
+    /// The user's own (`query --sql`).
+    User,
 }
 
 /// Where [`Store::stream_read_only`] hands the result. A sink that cannot take more (the reader
