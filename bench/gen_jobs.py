@@ -7,7 +7,13 @@ belong to a tuning job (of 50 jobs), one in twenty is a heterogeneous cluster an
 thousand is still in progress.
 Deterministic for a given N and --seed.
 
+`--shape skewed` draws another population, for checking that the reports do not depend on this
+one: a third failed and a twentieth stopped, half spot, one in five heterogeneous, one in ten in a
+tuning job (of 1,000 jobs), 40 accounts, jobs spread over five years (not fourteen months), and
+one in fifty still in progress.
+
     python3 bench/gen_jobs.py 100000 > /tmp/jobs.jsonl
+    python3 bench/gen_jobs.py --shape skewed 1000000 > /tmp/skewed.jsonl
 """
 import argparse
 import json
@@ -21,18 +27,49 @@ HP_NAMES = ["eta", "max_depth", "num_round", "subsample", "min_child_weight", "g
             "batch_size", "warmup_steps", "weight_decay", "dropout", "seed", "scheduler", "optimizer", "grad_clip"]
 
 
+class Shape:
+    """Which jobs are which, by index: the default population."""
+    accounts = 7
+    seconds_apart = 37
+
+    def spot(self, i): return i % 4 == 0
+    def failed(self, i): return i % 10 == 9
+    def stopped(self, i): return False
+    def running(self, i): return i % 1000 == 500
+    def tuning(self, i): return i % 2 == 0
+    def tuning_job(self, i): return i // 100  # 50 jobs a tuning job
+    def hetero(self, i): return i % 20 == 7
+
+
+class Skewed(Shape):
+    accounts = 40
+    seconds_apart = 158  # a million jobs over five years
+
+    def spot(self, i): return i % 2 == 1
+    def failed(self, i): return i % 3 == 2
+    def stopped(self, i): return i % 20 == 4
+    def running(self, i): return i % 50 == 25
+    def tuning(self, i): return i % 10 == 3
+    def tuning_job(self, i): return i // 10000  # 1,000 jobs a tuning job
+    def hetero(self, i): return i % 5 == 1
+
+
+SHAPE = Shape()
+
+
 def job(i, rng):
-    account = "%012d" % (100000000000 + i % 7)
+    account = "%012d" % (100000000000 + i % SHAPE.accounts)
     region = REGIONS[i % len(REGIONS)]
     name = "bench-job-%08d" % i
     arn = "arn:aws:sagemaker:%s:%s:training-job/%s" % (region, account, name)
-    created = 1700000000 + i * 37 + rng.random()
+    created = 1700000000 + i * SHAPE.seconds_apart + rng.random()
     start = created + 60 + rng.randint(0, 300)
     train = rng.randint(300, 20000)
-    spot = i % 4 == 0
-    failed = i % 10 == 9
-    running = i % 1000 == 500
-    status = "Failed" if failed else "InProgress" if running else "Completed"
+    spot = SHAPE.spot(i)
+    running = SHAPE.running(i)
+    failed = SHAPE.failed(i) and not running
+    stopped = SHAPE.stopped(i) and not running and not failed
+    status = "Failed" if failed else "Stopped" if stopped else "InProgress" if running else "Completed"
     itype = INSTANCE_TYPES[i % len(INSTANCE_TYPES)]
     hps = {k: str(round(rng.random(), 4)) for k in rng.sample(HP_NAMES, 20)}
     steps = [("Starting", "Preparing the instances for training"),
@@ -92,10 +129,11 @@ def job(i, rng):
                  {"Key": "project", "Value": "bench"}, {"Key": "cost-center", "Value": str(1000 + i % 13)}],
         "WarmPoolStatus": {"Status": "Terminated"},
     }
-    if i % 2 == 0:
-        r["TuningJobArn"] = "arn:aws:sagemaker:%s:%s:hyper-parameter-tuning-job/bench-tune-%05d" % (region, account, i // 100)
+    if SHAPE.tuning(i):
+        r["TuningJobArn"] = "arn:aws:sagemaker:%s:%s:hyper-parameter-tuning-job/bench-tune-%05d" % (
+            region, account, SHAPE.tuning_job(i))
         hps["_tuning_objective_metric"] = "validation:auc"
-    if i % 20 == 7:
+    if SHAPE.hetero(i):
         r["ResourceConfig"] = {"VolumeSizeInGB": 30, "InstanceGroups": [
             {"InstanceGroupName": "cpu", "InstanceType": "ml.c5.4xlarge", "InstanceCount": 2},
             {"InstanceGroupName": "gpu", "InstanceType": itype, "InstanceCount": 1}]}
@@ -114,7 +152,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("n", type=int)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shape", choices=["default", "skewed"], default="default")
     a = p.parse_args()
+    global SHAPE
+    SHAPE = Skewed() if a.shape == "skewed" else Shape()
     rng = random.Random(a.seed)
     out = sys.stdout
     for i in range(a.n):
