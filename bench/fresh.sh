@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. bench/timing.sh
 
 N=${1:-1000000}
 command -v psql >/dev/null || { echo "bench/fresh.sh needs psql: apt-get install postgresql-client" >&2; exit 1; }
@@ -35,15 +36,6 @@ if [ ! -s "$jobs" ]; then
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; N=$N, gen_jobs.py --shape skewed"
 
-best_of_3() { # prints the least wall time of three runs of a command, in seconds
-  local best="" s
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    s=$(cat "$work/time")
-    best=$(python3 -c "print(min(float('$s'), float('${best:-inf}')))")
-  done
-  echo "$best"
-}
 
 time_queries() { # label of the moment
   local moment=$1 rows s q

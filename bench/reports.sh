@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+. bench/timing.sh
 . scripts/emulators.sh
 
 N=${1:-1000000}
@@ -69,15 +70,6 @@ if [ ! -s "$jobs" ]; then
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; N=$N"
 
-best_of_3() { # prints the least wall time of three runs of a command, in seconds
-  local best="" s
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    s=$(cat "$work/time")
-    best=$(python3 -c "print(min(float('$s'), float('${best:-inf}')))")
-  done
-  echo "$best"
-}
 
 HP_SQL="SELECT j.training_job_name, j.training_job_status FROM sagemaker_training_job_kv k
   JOIN sagemaker_training_job j ON j._key = k.training_job_arn
