@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::nanos;
+use common::{nanos, stderr};
 
 /// The uid deploy/Dockerfile gives the `sagesync` user.
 const UID: &str = "10001";
@@ -149,10 +149,6 @@ impl Drop for Image {
             .args(["rmi", "--force", &self.tag])
             .output();
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -329,6 +329,10 @@ async fn security_findings_list_only_jobs_missing_something() {
         assert_eq!(h["vpc"], "no");
         assert_eq!(h["volume_kms_key"], "no");
         assert_eq!(h["output_kms_key"], "no");
+        // The newest `limit` only: the whole list is as long as the inventory at worst.
+        let newest = query(&db, &["security-findings", "--param", "limit=1"]);
+        assert_eq!(newest.len(), 1, "{}", db.name());
+        assert_eq!(newest[0], rows[0], "{}", db.name());
 
         // The posture counts the same jobs per account and region.
         let posture = query(&db, &["security-posture"]);
