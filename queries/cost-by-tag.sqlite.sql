@@ -30,13 +30,11 @@ usage AS (
     GROUP BY 1, 2, 3, 4
 ),
 rated AS (
-    SELECT u.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate,
+    SELECT u.*, r.usd_per_hour AS rate,
            s.usd_per_gb_month AS gb_rate
     FROM usage u
-    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
-    LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region
-    LEFT JOIN price_list_storage s ON s.region = u.region
+    LEFT JOIN instance_rate r ON r.instance_type = u.instance_type AND r.region = u.region
+    LEFT JOIN storage_rate s ON s.region = u.region
 ),
 priced AS (
     SELECT month, coalesce(tag_value, '(untagged)') AS tag_value, jobs, seconds,

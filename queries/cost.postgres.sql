@@ -7,11 +7,11 @@
 -- warm_pool_usd   warm pool retained billable seconds × instance count × the same rate
 -- storage_usd     volume GB × instance count × billable seconds, at the region's training
 --                 GB-month rate (a month of 730 hours)
--- The rate is the CSV's (`prices load`) for the region, else its `*` row, else the Price List's
--- (`prices sync`). A dollar column is empty when the group has quantities with no price, never 0;
--- unpriced_instance_hours says how many instance-hours. estimated_usd is the three together,
--- empty when instance-hours have no price; storage without a price (storage_usd empty, as with a
--- CSV alone) is left out of it.
+-- The rates are the views instance_rate (the CSV's for the region, else its `*` row, else the
+-- Price List's) and storage_rate. A dollar column is empty when the group has quantities with no
+-- price, never 0; unpriced_instance_hours says how many instance-hours. estimated_usd is the
+-- three together, empty when instance-hours have no price; storage without a price (storage_usd
+-- empty, as with a CSV alone) is left out of it.
 -- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
 -- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (
@@ -31,13 +31,11 @@ WITH usage AS (
     GROUP BY 1, 2, 3
 ),
 rated AS (
-    SELECT u.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate,
+    SELECT u.*, r.usd_per_hour AS rate,
            s.usd_per_gb_month AS gb_rate
     FROM usage u
-    LEFT JOIN instance_price p ON p.instance_type = u.instance_type AND p.region = u.region
-    LEFT JOIN instance_price pw ON pw.instance_type = u.instance_type AND pw.region = '*'
-    LEFT JOIN price_list_training pl ON pl.instance_type = u.instance_type AND pl.region = u.region
-    LEFT JOIN price_list_storage s ON s.region = u.region
+    LEFT JOIN instance_rate r ON r.instance_type = u.instance_type AND r.region = u.region
+    LEFT JOIN storage_rate s ON s.region = u.region
 ),
 priced AS (
     SELECT month, instance_type, jobs, seconds,

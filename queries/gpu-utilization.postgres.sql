@@ -30,13 +30,11 @@ sized AS (
            s.measured * z.gpus AS measured_gpu_seconds,
            s.used * z.gpus AS used_gpu_seconds,
            CASE WHEN s.measured = 0 THEN 0.0
-               ELSE (s.measured - s.used) / 3600.0 * coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour)
+               ELSE (s.measured - s.used) / 3600.0 * r.usd_per_hour
            END AS idle_usd
     FROM sets s
     JOIN instance_type_size z ON z.instance_type = s.instance_type AND z.gpus > 0
-    LEFT JOIN instance_price p ON p.instance_type = s.instance_type AND p.region = s.region
-    LEFT JOIN instance_price pw ON pw.instance_type = s.instance_type AND pw.region = '*'
-    LEFT JOIN price_list_training pl ON pl.instance_type = s.instance_type AND pl.region = s.region
+    LEFT JOIN instance_rate r ON r.instance_type = s.instance_type AND r.region = s.region
 )
 SELECT
     month,

@@ -28,11 +28,9 @@ inventory AS (
     GROUP BY 1, 2, 3, 4
 ),
 rated AS (
-    SELECT i.*, coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS rate
+    SELECT i.*, r.usd_per_hour AS rate
     FROM inventory i
-    LEFT JOIN instance_price p ON p.instance_type = i.instance_type AND p.region = i.region
-    LEFT JOIN instance_price pw ON pw.instance_type = i.instance_type AND pw.region = '*'
-    LEFT JOIN price_list_training pl ON pl.instance_type = i.instance_type AND pl.region = i.region
+    LEFT JOIN instance_rate r ON r.instance_type = i.instance_type AND r.region = i.region
 )
 SELECT
     coalesce(b.month, r.month) AS month,

@@ -2,6 +2,9 @@
 //! pages first, then completed by describes, newest first, within `--describe-budget`; killed
 //! in either step, resumed; Search denied. On both backends. Moto's Search is in tests/sync.rs.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::{Child, Stdio};

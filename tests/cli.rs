@@ -1,5 +1,8 @@
 //! The command-line contract: database URL resolution, schema, exit statuses, no passwords shown.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

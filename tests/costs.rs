@@ -3,6 +3,9 @@
 //! figures worked out by hand here, a CSV's precedence, `billing sync` from Cost Explorer pages,
 //! `query reconcile`, and what a denied or throttled Price List does to a sync.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::standin::{EPOCH, StandIn};

@@ -5,6 +5,9 @@
 //! (`podman run` cannot set its limits on these machines). The manifests are parsed and checked
 //! for what a schedule needs (tests/fixtures/manifests.py).
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! mutations of a real response (any member replaced by any JSON, at the top or one level down).
 //! Bounded for CI: `PROPTEST_CASES` (default 64 per property) sets how many cases run.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

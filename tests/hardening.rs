@@ -2,6 +2,9 @@
 //! else: unknown members of any JSON, NUL, numbers at the edges, a database that refuses one
 //! record, an unreachable database, and rows re-derived from `raw`. Secrets: tests/secrets.rs.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::standin::{EPOCH, StandIn};

@@ -1,5 +1,8 @@
 //! `sagesync load` end to end, on a SQLite file and on a real PostgreSQL server.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,9 @@
 //! retries at debug level, request ids, JSON lines, no progress drawing without a terminal, and
 //! nothing secret whatever the level.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::standin::{EPOCH, StandIn};

@@ -3,6 +3,9 @@
 //! answers it 404), figures worked out by hand, retention by age, paging, a second run that
 //! asks nothing, a refused permission, and the reports in idle dollars.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};

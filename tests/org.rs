@@ -2,6 +2,9 @@
 //! Organizations and STS), roles that cannot be assumed, and regions an account has not enabled
 //! (against the project's stand-in).
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,9 @@
 //! from the pace the last run of its scope learned. On both backends, each a test of its own so
 //! the two run at once (each takes minutes of the quotas' time).
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::standin::{EPOCH, StandIn};

@@ -5,6 +5,9 @@
 //!
 //! SAGESYNC_README_SCREENSHOT=path keeps the SQLite page's screenshot there (the README's).
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

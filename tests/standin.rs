@@ -2,6 +2,9 @@
 //! cannot show: sort order and pagination, exact call counts at the HTTP level, where tags come
 //! from, status changes of old jobs, deletes. On both backends. Faults are in tests/faults.rs.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::standin::{EPOCH, StandIn};

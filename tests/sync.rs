@@ -1,6 +1,9 @@
 //! `sagesync sync` end to end against moto's SageMaker emulator (started by scripts/test.sh),
 //! on both backends. Each test uses its own region, which moto keeps apart.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::{Output, Stdio};

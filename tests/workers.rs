@@ -2,6 +2,9 @@
 //! them: they split the scopes with no configuration, sync each scope once per round, and finish
 //! the scopes of a worker killed with -9.
 
+// Tests may unwrap: a panic is how they fail (Cargo.toml denies it in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -495,7 +495,8 @@ async fn run_query(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
     let result = match (&args.report, &args.sql) {
         (Some(name), _) => query::run_report(&store, name, &params, &mut printer).await,
         (None, Some(sql)) => query::run_sql(&store, sql, &params, &mut printer).await,
-        (None, None) => unreachable!("clap requires a report, --sql or --list"),
+        // clap asks for one of them first; this answers the same if it ever does not.
+        (None, None) => Err(query::QueryError::Nothing),
     };
     store.close().await;
     result?;

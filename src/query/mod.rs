@@ -15,6 +15,8 @@ use crate::store::{Store, StoreError};
 pub enum QueryError {
     #[error("unknown report {0:?}; `sagesync query --list` shows the reports")]
     UnknownReport(String),
+    #[error("name a report, or give --sql or --list")]
+    Nothing,
     #[error("--param {0:?} must be KEY=VALUE")]
     BadParam(String),
     #[error("missing parameter {name}: add --param {name}=VALUE ({help})")]

@@ -156,6 +156,10 @@ fn terminal_size() -> (usize, usize) {
 /// then the middle, keeping more of the end: the end says the region, and the start the profile
 /// and account, which is what tells two scopes apart.
 fn fit(label: &str, room: usize) -> String {
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant pattern, which the unit tests below compile"
+    )]
     static ROLE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"arn:[a-z-]+:iam::(\d+):role/(?:[^/@]*/)*").expect("a valid pattern")
     });
