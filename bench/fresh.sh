@@ -8,6 +8,7 @@
 #
 #   bench/fresh.sh [N]          # default 1000000
 #
+# BENCH_BACKENDS="sqlite postgres" (the default) says which to time.
 # Postgres: BENCH_DATABASE_URL, or a throwaway cluster like the tests use. BENCH_WORK=DIR keeps
 # the generated jobs there. The SQLite file is deleted before Postgres is loaded, and the
 # Postgres schema dropped at the end: at a million jobs each takes about 15 GB.
@@ -59,12 +60,16 @@ load() {
   grep -h "changed tables" "$work/err" | sed "s/^/$backend: /" || true
 }
 
+backends=" ${BENCH_BACKENDS:-sqlite postgres} "
+if [[ $backends == *" sqlite "* ]]; then
 backend=sqlite
 rm -f "$work/fresh.db" "$work/fresh.db-wal" "$work/fresh.db-shm"
 db=("$sagesync" --database-url "sqlite://$work/fresh.db")
 load
 time_queries "after load"
 rm -f "$work/fresh.db" "$work/fresh.db-wal" "$work/fresh.db-shm"
+fi
+[[ $backends == *" postgres "* ]] || exit 0
 
 backend=postgres
 db=("$sagesync" --database-url "$BENCH_DATABASE_URL" --pg-schema "$schema")

@@ -110,7 +110,7 @@ fn flattener(replace_nul: bool) -> Flattener {
     Flattener {
         redactor: Redactor::default_rules(),
         arn_context: None,
-        synced_at: sagesync::flatten::time::Timestamp::now(),
+        synced_at: sagesync::model::time::Timestamp::now(),
         replace_nul,
     }
 }

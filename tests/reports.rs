@@ -471,12 +471,12 @@ async fn bad_requests_exit_2_with_a_clear_message() {
         for (args, says) in [
             (
                 vec!["query", "no-such-report"],
-                "unknown report \"no-such-report\"",
+                "unknown canned query \"no-such-report\"",
             ),
             (vec!["query", "cost-by-tag"], "missing parameter tag_key"),
             (
                 vec!["query", "cost", "--param", "team=x"],
-                "unknown parameter team; report cost takes no parameters",
+                "unknown parameter team; canned query cost takes no parameters",
             ),
             (
                 vec!["query", "cost", "--param", "novalue"],

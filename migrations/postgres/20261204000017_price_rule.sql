@@ -5,15 +5,24 @@
 --                   region (`prices load`), else the CSV's `*` rate, else the Price List's
 --                   (`prices sync`). A pair with no row has no price.
 --   storage_rate    region → usd_per_gb_month, the Price List's training volume rate.
--- A CSV `*` rate applies in every region the inventory holds jobs in, which
--- sagesync_inventory_region lists: kept by the trigger below as usage rows are written, so the
--- rate is read without a pass over the usage rows.
+-- The rates are listed for the regions the inventory holds jobs in (where a CSV `*` rate applies
+-- too), which sagesync_inventory_region lists: kept by the trigger below as usage rows are
+-- written, so the rate is read without a pass over the usage rows.
 CREATE TABLE sagesync_inventory_region (
     region text PRIMARY KEY
 );
 
 INSERT INTO sagesync_inventory_region (region)
 SELECT DISTINCT region FROM sagemaker_training_job_instance_usage;
+
+-- The planner multiplies the regions by the instance types to size instance_rate: a table it has
+-- never analyzed it takes for 1,360 rows, 90,000 rates, and it then sorted a million usage rows
+-- to merge them (costliest-jobs 0.8 → 1.3 s). A few rows never reach autovacuum's threshold, so
+-- any change is one (sagesync analyzes it after a write by the same rule, src/store/stats.rs).
+ALTER TABLE sagesync_inventory_region SET (
+    autovacuum_analyze_threshold = 0, autovacuum_analyze_scale_factor = 0
+);
+ANALYZE sagesync_inventory_region;
 
 -- Once per statement, from its new rows; in the regions' order, so two writers adding the same
 -- new regions wait on each other in one order. The search path is the migration's (the store's
@@ -34,25 +43,27 @@ CREATE TRIGGER sagesync_inventory_region AFTER INSERT ON sagemaker_training_job_
 REFERENCING NEW TABLE AS new_usage
 FOR EACH STATEMENT EXECUTE FUNCTION sagesync_inventory_region();
 
+-- Every region the inventory holds jobs in × every instance type with a price anywhere, where the
+-- rule finds one. No UNION: Postgres runs a join to a set operation's result outside its
+-- parallel workers, which made the per-row reports (costliest-jobs, waste) half as fast again.
 CREATE VIEW instance_rate AS
 SELECT
-    k.region,
-    k.instance_type,
+    g.region,
+    t.instance_type,
     coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) AS usd_per_hour,
     CASE WHEN p.usd_per_hour IS NOT NULL OR pw.usd_per_hour IS NOT NULL THEN 'csv'
          ELSE 'price-list' END AS price_source
-FROM (
-    SELECT region, instance_type FROM instance_price WHERE region <> '*'
-    UNION
-    SELECT r.region, w.instance_type
-    FROM sagesync_inventory_region r CROSS JOIN instance_price w
-    WHERE w.region = '*'
-    UNION
-    SELECT region, instance_type FROM price_list_training
-) k
-LEFT JOIN instance_price p ON p.instance_type = k.instance_type AND p.region = k.region
-LEFT JOIN instance_price pw ON pw.instance_type = k.instance_type AND pw.region = '*'
-LEFT JOIN price_list_training pl ON pl.instance_type = k.instance_type AND pl.region = k.region;
+FROM sagesync_inventory_region g
+CROSS JOIN (
+    SELECT coalesce(c.instance_type, l.instance_type) AS instance_type
+    FROM (SELECT DISTINCT instance_type FROM instance_price) c
+    FULL JOIN (SELECT DISTINCT instance_type FROM price_list_training) l
+        ON l.instance_type = c.instance_type
+) t
+LEFT JOIN instance_price p ON p.instance_type = t.instance_type AND p.region = g.region
+LEFT JOIN instance_price pw ON pw.instance_type = t.instance_type AND pw.region = '*'
+LEFT JOIN price_list_training pl ON pl.instance_type = t.instance_type AND pl.region = g.region
+WHERE coalesce(p.usd_per_hour, pw.usd_per_hour, pl.usd_per_hour) IS NOT NULL;
 
 CREATE VIEW storage_rate AS
 SELECT region, usd_per_gb_month, 'price-list'::text AS price_source FROM price_list_storage;

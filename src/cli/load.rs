@@ -42,7 +42,7 @@ pub async fn run(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor,
         arn_context: args.region.zip(args.account_id),
-        synced_at: crate::flatten::time::Timestamp::now(),
+        synced_at: crate::model::time::Timestamp::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let (inputs, unreadable) = input::expand(&args.paths);

@@ -95,7 +95,7 @@ pub enum Command {
     Sync(Box<SyncArgs>),
     /// Store DescribeTrainingJob responses from files, directories or stdin
     Load(LoadArgs),
-    /// Run a canned report or SQL of your own
+    /// Run a canned query or SQL of your own
     Query(QueryArgs),
     /// Write a self-contained HTML page of spend, waste and risk (open it in any browser)
     Report(PageArgs),

@@ -11,11 +11,11 @@ use crate::store::{Store, StoreOptions};
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The report to run (see --list)
-    #[arg(value_name = "REPORT", required_unless_present_any = ["list", "sql"], conflicts_with_all = ["list", "sql"])]
+    /// The canned query to run (see --list)
+    #[arg(value_name = "NAME", required_unless_present_any = ["list", "sql"], conflicts_with_all = ["list", "sql"])]
     pub report: Option<String>,
 
-    /// List the reports with their descriptions and parameters
+    /// List the canned queries with their descriptions and parameters
     #[arg(long)]
     pub list: bool,
 

@@ -88,7 +88,7 @@ pub async fn run(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
     let flattener = Arc::new(Flattener {
         redactor: args.redact.redactor()?,
         arn_context: None,
-        synced_at: crate::flatten::time::Timestamp::now(),
+        synced_at: crate::model::time::Timestamp::now(),
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let scopes = source::client::scopes(&args.scope.options()).await?;

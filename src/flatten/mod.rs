@@ -3,20 +3,17 @@
 //! Its key/value rows, metrics and status transitions are projections of that row, which the
 //! store derives in SQL (see `store::children`).
 
-pub mod arn;
 pub mod columns;
-pub mod offer;
 pub mod redact;
 pub mod shape;
-pub mod time;
-pub mod usage_type;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::model::arn;
+use crate::model::time::{self, Timestamp};
 use columns::{Column, Kind, Source};
 pub use redact::Redactor;
-use time::Timestamp;
 
 /// One column value of a job, borrowed from its document; the store decides how each type is
 /// written per backend.

@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use super::time;
+use crate::model::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule {

@@ -97,7 +97,7 @@ where
         let mut line = Fields(Map::new());
         line.insert(
             "time",
-            Value::String(crate::flatten::time::format(&crate::flatten::time::now())),
+            Value::String(crate::model::time::format(&crate::model::time::now())),
         );
         line.insert(
             "level",

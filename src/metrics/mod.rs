@@ -9,7 +9,7 @@ pub mod plan;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
-use crate::flatten::time::Timestamp;
+use crate::model::time::Timestamp;
 use crate::source::SourceError;
 use crate::source::cloudwatch::{self, CloudWatch, Request};
 use crate::store::metrics::{JobFigures, Status};

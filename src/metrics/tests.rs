@@ -11,6 +11,7 @@ use serde_json::json;
 use super::plan::{self, QUERIES_PER_CALL};
 use super::*;
 use crate::flatten::{Flattener, Redactor};
+use crate::model::op::Op;
 use crate::source::cloudwatch::{Answer, Metric, Page, PageFuture, Stat};
 use crate::store::StoreOptions;
 use crate::store::metrics::DueJob;
@@ -111,7 +112,7 @@ impl CloudWatch for Memory {
                 .push((request.period_seconds, request.queries.len()));
             if self.denied {
                 return Err(SourceError::Call {
-                    operation: cloudwatch::OPERATION,
+                    operation: Op::GetMetricData,
                     code: Some("AccessDenied".into()),
                     failure: crate::source::Failure::Service,
                     message: "AccessDenied: not authorized".into(),

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
-use crate::flatten::offer::Size;
+use crate::model::price::Size;
 use crate::store::Sql;
 use crate::store::costs::{SizeSource, size_upsert, time_value};
 use crate::store::{Store, StoreError};
@@ -132,7 +132,7 @@ pub async fn store(store: &Store, prices: &[Price], replace_all: bool) -> Result
             store.backend(),
         ));
     }
-    let at = time_value(store.backend(), &crate::flatten::time::now());
+    let at = time_value(store.backend(), &crate::model::time::now());
     let sizes = prices.iter().map(|p| {
         let size = Size {
             gpus: p.gpus,

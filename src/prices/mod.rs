@@ -3,6 +3,7 @@
 //! from a CSV (`prices load`, [`csv`]), which win for their region and instance type.
 
 pub mod csv;
+pub mod offer;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use futures_util::StreamExt;
 
 pub use csv::{Price, PriceError, read, store};
 
-use crate::flatten::offer::{self, Component};
+use crate::model::price::Component;
 use crate::source::SourceError;
 use crate::source::pricing::PriceList;
 use crate::store::costs::RegionPrices;
@@ -88,7 +89,10 @@ pub async fn fetch(list: &PriceList, regions: &[String], now: DateTime<Utc>) -> 
 
 /// The region's training prices among `products`, one per component (the first when the list
 /// holds two), and how many were skipped.
-fn read_products(region: &str, products: &[String]) -> (Vec<offer::ListedPrice>, usize) {
+fn read_products(
+    region: &str,
+    products: &[String],
+) -> (Vec<crate::model::price::ListedPrice>, usize) {
     let mut prices = BTreeMap::new();
     let mut skipped = 0;
     for product in products {

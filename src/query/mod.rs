@@ -13,9 +13,9 @@ use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    #[error("unknown report {0:?}; `sagesync query --list` shows the reports")]
+    #[error("unknown canned query {0:?}; `sagesync query --list` shows them")]
     UnknownReport(String),
-    #[error("name a report, or give --sql or --list")]
+    #[error("name a canned query, or give --sql or --list")]
     Nothing,
     #[error("--param {0:?} must be KEY=VALUE")]
     BadParam(String),
@@ -92,7 +92,7 @@ pub async fn run_report(
         };
         return Err(QueryError::Unknown {
             name: extra.clone(),
-            what: format!("report {name}"),
+            what: format!("canned query {name}"),
             accepted,
         });
     }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::RequestId;
 use serde_json::Value;
@@ -17,55 +16,41 @@ use serde_json::Value;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
-use super::pace::Start;
-use super::sdk::SdkSageMaker;
 use super::{Failure, SourceError};
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
-
-/// The SageMaker operations a sync calls, in the order reports list them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    List,
-    Describe,
-    ListTags,
-    Search,
-}
-
-impl Op {
-    pub const ALL: [Op; 4] = [Op::List, Op::Describe, Op::ListTags, Op::Search];
-
-    /// The quota the operation is known to have, calls a second per account and region, that
-    /// its pace starts under when no recent run left one ([`crate::source::pace::Start`]).
-    pub const fn known_quota(self) -> f64 {
-        match self {
-            Op::List | Op::Search => 2.0,
-            Op::Describe | Op::ListTags => 20.0,
-        }
-    }
-
-    /// The operation's name in the API.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Op::List => "ListTrainingJobs",
-            Op::Describe => "DescribeTrainingJob",
-            Op::ListTags => "ListTags",
-            Op::Search => "Search",
-        }
-    }
-}
+use crate::model::op::Op;
+use crate::model::time::Timestamp;
 
 /// Calls made, by operation.
 #[derive(Debug, Default)]
-pub struct Calls([AtomicU64; 4]);
+pub struct Calls([AtomicU64; Op::ALL.len()]);
 
 impl Calls {
     fn add(&self, op: Op) {
         self.0[op as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn snapshot(&self) -> [(&'static str, u64); 4] {
-        Op::ALL.map(|op| (op.name(), self.0[op as usize].load(Ordering::Relaxed)))
+    /// The SageMaker operations' counts.
+    pub fn snapshot(&self) -> CallCounts {
+        CallCounts(Op::SAGEMAKER.map(|op| (op, self.0[op as usize].load(Ordering::Relaxed))))
+    }
+}
+
+/// A scope's calls of each SageMaker operation, in the order reports list them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallCounts(pub [(Op, u64); 4]);
+
+impl Default for CallCounts {
+    fn default() -> Self {
+        CallCounts(Op::SAGEMAKER.map(|op| (op, 0)))
+    }
+}
+
+impl CallCounts {
+    pub fn of(&self, op: Op) -> u64 {
+        self.0
+            .iter()
+            .find(|(counted, _)| *counted == op)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
@@ -119,8 +104,8 @@ pub enum Request<'a> {
 impl Request<'_> {
     pub fn op(&self) -> Op {
         match self {
-            Request::List { .. } => Op::List,
-            Request::Describe { .. } => Op::Describe,
+            Request::List { .. } => Op::ListTrainingJobs,
+            Request::Describe { .. } => Op::DescribeTrainingJob,
             Request::Search { .. } => Op::Search,
             Request::ListTags { .. } => Op::ListTags,
         }
@@ -130,7 +115,7 @@ impl Request<'_> {
 /// A call's answer: the body as the service sent it, `None` for a job that no longer exists.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Option<Value>, SourceError>> + Send + 'a>>;
 
-/// The SageMaker API as a sync sees it: a call in, the body out. [`SdkSageMaker`] is the service;
+/// The SageMaker API as a sync sees it: a call in, the body out. [`super::sdk::SdkSageMaker`] is the service;
 /// the sync's in-process tests answer from memory. Everything a sync decides from the answers
 /// (pages, tags, what changed) is [`Api`]'s and the sync's, the same for both.
 pub trait SageMaker: Send + Sync {
@@ -161,18 +146,6 @@ pub struct Summary {
 }
 
 impl Api {
-    /// The calls of scope `scope` through `client`, at most `max_rps` a second in all, each
-    /// operation's pace starting where `starts` says.
-    pub fn new(
-        client: Client,
-        scope: &ScopeId,
-        starts: &[(Op, Start)],
-        max_rps: Option<f64>,
-    ) -> Self {
-        let source = SdkSageMaker::new(client, scope, starts);
-        Api::with_source(Arc::new(source), max_rps)
-    }
-
     /// The pace each operation learned in this run.
     pub fn learned(&self) -> Vec<(Op, f64)> {
         self.source.learned()
@@ -278,7 +251,7 @@ fn next_token(body: &Value) -> Option<String> {
 
 /// The service's code and message (and the request id AWS support asks for) when it answered,
 /// else the chain of causes, without the SDK's debug dump.
-pub(crate) fn call_error<E>(operation: &'static str, e: E) -> SourceError
+pub(crate) fn call_error<E>(operation: Op, e: E) -> SourceError
 where
     E: std::error::Error + ProvideErrorMetadata + RequestId + 'static,
 {
@@ -353,7 +326,7 @@ mod tests {
             (credentials, Failure::Credentials),
             (other, Failure::Other),
         ] {
-            let SourceError::Call { failure, .. } = call_error("ListTrainingJobs", e) else {
+            let SourceError::Call { failure, .. } = call_error(Op::ListTrainingJobs, e) else {
                 panic!("not a call error");
             };
             assert_eq!(failure, want);

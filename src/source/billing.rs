@@ -11,10 +11,10 @@ use aws_sdk_costexplorer::types::{
 
 use super::SourceError;
 use super::api::call_error;
+use crate::model::op::Op;
 
 /// The SERVICE dimension's value for SageMaker.
 pub const SERVICE: &str = "Amazon SageMaker";
-const OPERATION: &str = "ce:GetCostAndUsage";
 
 /// One group of the answer: a month, an account and a usage type, with the two metrics as Cost
 /// Explorer wrote them (decimal text), for the caller to read or refuse.
@@ -54,7 +54,7 @@ impl CostExplorer {
     /// The months from `start` (`YYYY-MM-01`) up to `end` (the first day after them).
     pub async fn usage(&self, start: &str, end: &str) -> Result<Billed, SourceError> {
         let build = |e: aws_smithy_types::error::operation::BuildError| SourceError::Body {
-            operation: OPERATION,
+            operation: Op::GetCostAndUsage,
             message: e.to_string(),
         };
         let period = DateInterval::builder()
@@ -95,7 +95,7 @@ impl CostExplorer {
                 .set_next_page_token(token.take())
                 .send()
                 .await
-                .map_err(|e| call_error(OPERATION, e))?;
+                .map_err(|e| call_error(Op::GetCostAndUsage, e))?;
             billed.calls += 1;
             for result in page.results_by_time() {
                 let start = result.time_period().map(|p| p.start().to_string());

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::SourceError;
 use super::pace::{Pace, Ticket};
+use crate::model::op::Op;
 
 #[derive(Debug, Clone)]
 pub struct Capture {
@@ -97,7 +98,7 @@ impl Capture {
     }
 
     /// The captured body as JSON.
-    pub fn json(&self, operation: &'static str) -> Result<Value, SourceError> {
+    pub fn json(&self, operation: Op) -> Result<Value, SourceError> {
         let body = self
             .body
             .lock()

@@ -13,7 +13,7 @@ use aws_smithy_types::retry::RetrySpec;
 
 use super::SourceError;
 use super::org::{self, OrgOptions};
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -228,7 +228,7 @@ async fn members(
     profile: Option<&str>,
     home: &str,
 ) -> Result<Vec<Identity>, SourceError> {
-    let partition = crate::flatten::arn::partition_of(home);
+    let partition = crate::model::arn::partition_of(home);
     let mut out = Vec::new();
     for m in org::members(base, org).await? {
         let role = format!("arn:{partition}:iam::{}:role/{}", m.id, org.role);

@@ -14,15 +14,10 @@ use super::SourceError;
 use super::api::call_error;
 use super::capture::Capture;
 use super::pace::{Pace, Start};
-
-/// The operation, as messages and the pace name it.
-pub const OPERATION: &str = "GetMetricData";
+use crate::model::op::Op;
 
 /// The permission a refusal names.
 pub const PERMISSION: &str = "cloudwatch:GetMetricData";
-
-/// The quota GetMetricData is known to have, calls a second per account and region.
-pub const KNOWN_QUOTA: f64 = 50.0;
 
 const NAMESPACE: &str = "/aws/sagemaker/TrainingJobs";
 
@@ -118,7 +113,7 @@ impl SdkCloudWatch {
     pub fn new(client: Client) -> Self {
         SdkCloudWatch {
             client,
-            pace: Arc::new(Pace::new(Start::known(OPERATION, KNOWN_QUOTA))),
+            pace: Arc::new(Pace::new(Start::known(Op::GetMetricData))),
         }
     }
 }
@@ -166,7 +161,7 @@ impl CloudWatch for SdkCloudWatch {
                 .interceptor(capture)
                 .send()
                 .await
-                .map_err(|e| call_error(OPERATION, e))?;
+                .map_err(|e| call_error(Op::GetMetricData, e))?;
             Ok(Page {
                 answers: out
                     .metric_data_results()

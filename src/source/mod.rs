@@ -16,6 +16,8 @@ pub mod sdk;
 pub use api::{Api, Calls, RateLimit};
 pub use client::{ClientOptions, Scope};
 
+use crate::model::op::Op;
+
 /// Why a call failed, read from the SDK's error types (an SDK wording change cannot turn one kind
 /// into another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub enum Failure {
 pub enum SourceError {
     #[error("{operation} failed: {message}")]
     Call {
-        operation: &'static str,
+        operation: Op,
         /// The service's error code, when it answered.
         code: Option<String>,
         /// What kind of failure, from the SDK's error types, never from the message's wording.
@@ -43,10 +45,7 @@ pub enum SourceError {
         message: String,
     },
     #[error("{operation} answered something that is not JSON: {message}")]
-    Body {
-        operation: &'static str,
-        message: String,
-    },
+    Body { operation: Op, message: String },
     #[error("no region for {0}: pass --region, or set AWS_REGION or a region in the profile")]
     NoRegion(String),
     /// Found before any call, so a scheduled run without credentials fails as a whole with the
@@ -66,6 +65,21 @@ const SERVER_ERRORS: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
+
+/// The codes of credentials the service does not know: unknown keys, or any keys in an opt-in
+/// region the account has not enabled. Denied, and in a region a reason to skip it.
+const UNKNOWN_CREDENTIALS: &[&str] = &["UnrecognizedClientException", "InvalidClientTokenId"];
+
+/// The codes of a refusal of known credentials: a missing permission, expired keys.
+const DENIED: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "ExpiredTokenException",
+    "UnauthorizedOperation",
+];
+
+/// The codes of a region the account has not enabled, besides unknown credentials.
+const NOT_ENABLED: &[&str] = &["OptInRequired", "AuthFailure"];
 
 impl SourceError {
     /// Whether the same call may well succeed later: throttled, a fault on the service's side
@@ -89,9 +103,23 @@ impl SourceError {
     /// Whether the service refused these credentials (a missing permission, unknown or expired
     /// keys), from its error code.
     pub fn is_denied(&self) -> bool {
+        self.code_in(&[DENIED, UNKNOWN_CREDENTIALS])
+    }
+
+    /// What an opt-in region the account has not enabled answers (its credentials are unknown
+    /// there), or a region whose endpoint cannot be reached (the service is not offered there).
+    pub fn is_region_not_enabled(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Call {
+                failure: Failure::Unreachable,
+                ..
+            }
+        ) || self.code_in(&[NOT_ENABLED, UNKNOWN_CREDENTIALS])
+    }
+
+    fn code_in(&self, lists: &[&[&str]]) -> bool {
         matches!(self, SourceError::Call { code: Some(code), .. }
-            if matches!(code.as_str(), "AccessDeniedException" | "AccessDenied"
-                | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException"
-                | "UnauthorizedOperation"))
+            if lists.iter().any(|codes| codes.contains(&code.as_str())))
     }
 }

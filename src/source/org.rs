@@ -7,6 +7,7 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use super::SourceError;
+use crate::model::op::Op;
 
 /// What `--org-role` and its companions ask for.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +35,7 @@ pub async fn members(base: &SdkConfig, opts: &OrgOptions) -> Result<Vec<Member>,
         .describe_organization()
         .send()
         .await
-        .map_err(|e| super::api::call_error("organizations:DescribeOrganization", e))?;
+        .map_err(|e| super::api::call_error(Op::DescribeOrganization, e))?;
     let management = org
         .organization()
         .and_then(|o| o.master_account_id())
@@ -45,7 +46,7 @@ pub async fn members(base: &SdkConfig, opts: &OrgOptions) -> Result<Vec<Member>,
         while let Some(page) = pages
             .try_next()
             .await
-            .map_err(|e| super::api::call_error("organizations:ListAccounts", e))?
+            .map_err(|e| super::api::call_error(Op::ListAccounts, e))?
         {
             accounts.extend(page.accounts().iter().cloned());
         }
@@ -58,9 +59,11 @@ pub async fn members(base: &SdkConfig, opts: &OrgOptions) -> Result<Vec<Member>,
                 .parent_id(&parent)
                 .into_paginator()
                 .send();
-            while let Some(page) = pages.try_next().await.map_err(|e| {
-                super::api::call_error("organizations:ListOrganizationalUnitsForParent", e)
-            })? {
+            while let Some(page) = pages
+                .try_next()
+                .await
+                .map_err(|e| super::api::call_error(Op::ListOrganizationalUnitsForParent, e))?
+            {
                 let units = page.organizational_units().iter();
                 parents.extend(units.filter_map(|u| u.id().map(str::to_string)));
             }
@@ -92,7 +95,7 @@ async fn under(client: &Client, parent: &str) -> Result<Vec<Account>, SourceErro
     while let Some(page) = pages
         .try_next()
         .await
-        .map_err(|e| super::api::call_error("organizations:ListAccountsForParent", e))?
+        .map_err(|e| super::api::call_error(Op::ListAccountsForParent, e))?
     {
         out.extend(page.accounts().iter().cloned());
     }

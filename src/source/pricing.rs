@@ -1,7 +1,7 @@
 //! The AWS Price List (`pricing:GetProducts`, service code `AmazonSageMaker`): the products that
 //! can hold a region's training prices, as the JSON strings the service answers. Two filtered
 //! queries per region (the Training instances, the ML Storage products) keep it to a few pages
-//! where the region's whole offer is thousands of products; `flatten::offer` reads them.
+//! where the region's whole offer is thousands of products; `prices::offer` reads them.
 
 use aws_config::SdkConfig;
 use aws_sdk_pricing::Client;
@@ -9,6 +9,7 @@ use aws_sdk_pricing::types::{Filter, FilterType};
 
 use super::SourceError;
 use super::api::call_error;
+use crate::model::op::Op;
 
 const SERVICE_CODE: &str = "AmazonSageMaker";
 
@@ -47,7 +48,7 @@ impl PriceList {
                         .value(v)
                         .build()
                         .map_err(|e| SourceError::Body {
-                            operation: "pricing:GetProducts",
+                            operation: Op::GetProducts,
                             message: e.to_string(),
                         })
                 })
@@ -64,7 +65,7 @@ impl PriceList {
             while let Some(page) = pages
                 .try_next()
                 .await
-                .map_err(|e| call_error("pricing:GetProducts", e))?
+                .map_err(|e| call_error(Op::GetProducts, e))?
             {
                 out.calls += 1;
                 out.products.extend(page.price_list().iter().cloned());

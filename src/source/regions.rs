@@ -46,7 +46,7 @@ const AWS_US_GOV: &[&str] = &["us-gov-east-1", "us-gov-west-1"];
 
 /// SageMaker's regions in the partition of `region` (the base credentials' region).
 pub fn all_in_partition_of(region: &str) -> &'static [&'static str] {
-    match crate::flatten::arn::partition_of(region) {
+    match crate::model::arn::partition_of(region) {
         "aws-cn" => AWS_CN,
         "aws-us-gov" => AWS_US_GOV,
         _ => AWS,

@@ -16,10 +16,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::SourceError;
-use super::api::{Answer, Op, Request, SageMaker, call_error};
+use super::api::{Answer, Api, Request, SageMaker, call_error};
 use super::capture::Capture;
 use super::pace::{Pace, Start};
-use crate::scope::ScopeId;
+use crate::model::op::Op;
+use crate::model::scope::ScopeId;
 
 /// The service, through the SDK: one client per scope, each operation paced on its own.
 pub struct SdkSageMaker {
@@ -44,14 +45,14 @@ impl Rates {
             let start = starts
                 .iter()
                 .find(|(o, _)| *o == op)
-                .map_or_else(|| Start::known(op.name(), op.known_quota()), |(_, s)| *s);
+                .map_or_else(|| Start::known(op), |(_, s)| *s);
             Arc::new(Pace::new(start))
         };
         Rates {
             partition: RetryPartition::custom(format!("sagesync {}", scope.key()))
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
-            paces: Op::ALL.map(paced),
+            paces: Op::SAGEMAKER.map(paced),
         }
     }
 
@@ -61,6 +62,17 @@ impl Rates {
 }
 
 impl SdkSageMaker {
+    /// The calls of scope `scope` through `client`, at most `max_rps` a second in all, each
+    /// operation's pace starting where `starts` says.
+    pub fn api(
+        client: Client,
+        scope: &ScopeId,
+        starts: &[(Op, Start)],
+        max_rps: Option<f64>,
+    ) -> Api {
+        Api::with_source(Arc::new(SdkSageMaker::new(client, scope, starts)), max_rps)
+    }
+
     pub fn new(client: Client, scope: &ScopeId, starts: &[(Op, Start)]) -> Self {
         SdkSageMaker {
             client,
@@ -98,7 +110,7 @@ impl SageMaker for SdkSageMaker {
     }
 
     fn learned(&self) -> Vec<(Op, f64)> {
-        Op::ALL
+        Op::SAGEMAKER
             .iter()
             .filter_map(|op| Some((*op, self.rates.of(*op).learned()?)))
             .collect()
@@ -107,8 +119,8 @@ impl SageMaker for SdkSageMaker {
 
 impl SdkSageMaker {
     async fn list(&self, token: Option<&str>) -> Result<Value, SourceError> {
-        const OP: &str = Op::List.name();
-        let (config, capture) = self.per_call(self.rates.of(Op::List));
+        const OP: Op = Op::ListTrainingJobs;
+        let (config, capture) = self.per_call(self.rates.of(Op::ListTrainingJobs));
         let call = self
             .client
             .list_training_jobs()
@@ -125,8 +137,8 @@ impl SdkSageMaker {
     }
 
     async fn describe(&self, name: &str) -> Result<Option<Value>, SourceError> {
-        const OP: &str = Op::Describe.name();
-        let (config, capture) = self.per_call(self.rates.of(Op::Describe));
+        const OP: Op = Op::DescribeTrainingJob;
+        let (config, capture) = self.per_call(self.rates.of(Op::DescribeTrainingJob));
         let call = self
             .client
             .describe_training_job()
@@ -147,7 +159,7 @@ impl SdkSageMaker {
         token: Option<&str>,
         created_by: Option<&str>,
     ) -> Result<Value, SourceError> {
-        const OP: &str = Op::Search.name();
+        const OP: Op = Op::Search;
         let (config, capture) = self.per_call(self.rates.of(Op::Search));
         let expression = created_by.map(|at| {
             SearchExpression::builder()
@@ -178,7 +190,7 @@ impl SdkSageMaker {
     }
 
     async fn list_tags(&self, arn: &str, token: Option<&str>) -> Result<Value, SourceError> {
-        const OP: &str = Op::ListTags.name();
+        const OP: Op = Op::ListTags;
         let (config, capture) = self.per_call(self.rates.of(Op::ListTags));
         let call = self
             .client
@@ -197,9 +209,9 @@ impl SdkSageMaker {
 
 /// Runs one call in a span of its own, so the SDK's retry and throttling events say which call
 /// they belong to, and says at debug level how long it took and the request id.
-async fn observed<T: RequestId>(operation: &'static str, call: impl Future<Output = T>) -> T {
+async fn observed<T: RequestId>(operation: Op, call: impl Future<Output = T>) -> T {
     let started = Instant::now();
-    let span = tracing::debug_span!("call", operation);
+    let span = tracing::debug_span!("call", operation = operation.name());
     let result = call.instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::debug!(

@@ -6,8 +6,8 @@ use sqlx::FromRow;
 use sqlx::types::Json;
 
 use super::{Sql, Store, StoreError};
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
+use crate::model::time::Timestamp;
 use crate::sql;
 
 /// A row built from a Search record, to describe.

@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
 
 use super::read::Out;
 use super::{Backend, Sql, Store, StoreError};
-use crate::flatten::offer::{Component, ListedPrice, Size};
+use crate::model::price::{Component, ListedPrice, Size};
 use crate::sql;
 
 /// One region's prices as read from the Price List in one run.
@@ -49,7 +49,7 @@ pub struct PriceSource {
 /// the job table's), a timestamptz in Postgres.
 pub(crate) fn time_value(backend: Backend, t: &DateTime<Utc>) -> Expr {
     match backend {
-        Backend::Sqlite => Expr::val(crate::flatten::time::format(t)),
+        Backend::Sqlite => Expr::val(crate::model::time::format(t)),
         Backend::Postgres => Expr::val(*t),
     }
 }
@@ -167,7 +167,7 @@ impl Store {
             fetch_month,
             tail
         ];
-        let stale = crate::flatten::time::format(&stale);
+        let stale = crate::model::time::format(&stale);
         Ok(self.fetch(sql, &[Some(stale)]).await?.texts())
     }
 

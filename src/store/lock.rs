@@ -8,7 +8,7 @@ use std::fs::{File, TryLockError};
 use sqlx::Connection;
 
 use super::{Store, StoreError};
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
 
 /// A SQLite database's sync lock, held while a sync runs; dropping it releases the lock.
 pub enum SyncLock {

@@ -6,7 +6,7 @@ use sea_query::{OnConflict, Query};
 use sqlx::FromRow;
 
 use super::{Backend, Sql, Store, StoreError};
-use crate::flatten::time::Timestamp;
+use crate::model::time::Timestamp;
 use crate::sql;
 
 /// An ended job with no utilization stored: what asking CloudWatch about it takes.

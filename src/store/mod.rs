@@ -23,7 +23,7 @@ pub mod write;
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::flatten::time::Timestamp;
+use crate::model::time::Timestamp;
 
 pub use sql::Sql;
 

@@ -5,8 +5,8 @@
 use sqlx::FromRow;
 
 use super::{Store, StoreError};
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
+use crate::model::time::Timestamp;
 use crate::sql;
 
 /// A stored pace: the operation, its attempts a second and when they were learned, each `None`

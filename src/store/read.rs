@@ -10,7 +10,7 @@ use sqlx::{Column, Connection, Executor, Row, TypeInfo, ValueRef};
 use super::sql::Sql;
 use super::{Store, StoreError, text_args};
 use crate::flatten::columns::{COLUMNS, Kind};
-use crate::flatten::time;
+use crate::model::time;
 
 /// One cell of a query result.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,8 @@ use const_format::formatcp;
 use super::write::Rewritten;
 use super::{Backend, Sql, Store, StoreError, Tx, Writer};
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE};
-use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor, time};
+use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor};
+use crate::model::time;
 use crate::sql;
 
 /// Rows re-derived per transaction.

@@ -10,8 +10,8 @@ use const_format::formatcp;
 
 use super::{Backend, Sql, Store, StoreError, children};
 use crate::flatten::columns::{JOB_TABLE, USAGE_TABLE};
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
+use crate::model::time::Timestamp;
 use crate::sql;
 
 /// A scope's cursor: the newest creation time a completed sync listed, and the scope's account;

@@ -24,8 +24,8 @@ use sqlx::types::Json;
 
 use super::{Backend, Sql, StoreError, children};
 use crate::flatten::columns::{COLUMNS, JOB_TABLE, Kind};
-use crate::flatten::time::{self, Timestamp};
 use crate::flatten::{Cell, JobRecord};
+use crate::model::time::{self, Timestamp};
 use crate::sql;
 
 /// One SQL statement with its bound values.

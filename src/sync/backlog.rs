@@ -20,7 +20,8 @@ use tokio::sync::watch;
 use super::tags::SearchTags;
 use super::worker::Worker;
 use super::{ScopeError, ScopeReport, ScopeRun, SyncOptions};
-use crate::flatten::time::Timestamp;
+use crate::model::op::Op;
+use crate::model::time::Timestamp;
 use crate::source::{Failure, Scope, SourceError};
 use crate::store::{BacklogPosition, SearchWalk, Store};
 
@@ -50,7 +51,7 @@ impl ScopeRun<'_> {
         while let Some(task) = next_page.take() {
             let page = task.await.unwrap_or_else(|e| {
                 Err(SourceError::Call {
-                    operation: "Search",
+                    operation: Op::Search,
                     code: None,
                     failure: Failure::Other,
                     message: e.to_string(),
@@ -118,7 +119,7 @@ impl ScopeRun<'_> {
             if let Some(arn) = job["TrainingJobArn"].as_str() {
                 if self.next.account_id.is_none() {
                     self.next.account_id =
-                        crate::flatten::arn::parse(arn).map(|a| a.account_id.to_string());
+                        crate::model::arn::parse(arn).map(|a| a.account_id.to_string());
                 }
                 if previous.contains(arn) {
                     continue;

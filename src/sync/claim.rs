@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::{Elsewhere, ScopeReport, SyncOptions, sync_scope};
 use crate::flatten::Flattener;
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
 use crate::source::Scope;
 use crate::store::{Claim, ScopeLocks, Store};
 

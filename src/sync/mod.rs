@@ -23,8 +23,9 @@ mod tests;
 mod worker;
 
 use crate::flatten::Flattener;
-use crate::flatten::time::Timestamp;
+use crate::model::time::Timestamp;
 use crate::source::api::Summary;
+use crate::source::sdk::SdkSageMaker;
 use crate::source::{Api, Failure, Scope, SourceError};
 use crate::store::{Missing, Store, StoreError};
 use backlog::Backlog;
@@ -70,24 +71,9 @@ enum ScopeError {
 }
 
 impl ScopeError {
-    /// What an opt-in region the account has not enabled answers (its credentials are unknown
-    /// there), or a region whose SageMaker endpoint cannot be reached (not offered there).
+    /// A region the account has not enabled, or where SageMaker is not offered.
     fn region_not_enabled(&self) -> bool {
-        match self {
-            ScopeError::Source(SourceError::Call {
-                code: Some(code), ..
-            }) => matches!(
-                code.as_str(),
-                "UnrecognizedClientException"
-                    | "InvalidClientTokenId"
-                    | "OptInRequired"
-                    | "AuthFailure"
-            ),
-            ScopeError::Source(SourceError::Call { failure, .. }) => {
-                *failure == Failure::Unreachable
-            }
-            _ => false,
-        }
+        matches!(self, ScopeError::Source(e) if e.is_region_not_enabled())
     }
 
     /// The SDK could not get credentials (for a role: STS refused to assume it).
@@ -115,7 +101,7 @@ async fn sync_scope(
     opts: &SyncOptions,
 ) -> ScopeReport {
     let starts = paces::starts(store, &scope.id).await;
-    let api = Api::new(scope.client(), &scope.id, &starts, opts.max_rps);
+    let api = SdkSageMaker::api(scope.client(), &scope.id, &starts, opts.max_rps);
     let report = sync_scope_with(store, &scope, &api, flattener, opts).await;
     paces::remember(store, &scope.id, &api).await;
     report
@@ -300,7 +286,7 @@ impl ScopeRun<'_> {
         if self.next.account_id.is_none() {
             self.next.account_id = page
                 .first()
-                .and_then(|s| crate::flatten::arn::parse(&s.arn))
+                .and_then(|s| crate::model::arn::parse(&s.arn))
                 .map(|a| a.account_id.to_string());
             self.fed();
         }

@@ -3,10 +3,10 @@
 //! scope starts from it while it can be trusted (the rule is [`Start::resume`]'s), so a cron
 //! sync against a lower quota, or a busy account, does not pay for the same cuts every run.
 
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
+use crate::model::op::Op;
+use crate::model::scope::ScopeId;
+use crate::model::time::Timestamp;
 use crate::source::Api;
-use crate::source::api::Op;
 use crate::source::pace::{Distrust, Remembered, Start};
 use crate::store::Store;
 
@@ -19,7 +19,7 @@ pub(super) async fn starts(store: &Store, scope: &ScopeId) -> Vec<(Op, Start)> {
         Vec::new()
     });
     let now = Timestamp::now();
-    Op::ALL
+    Op::SAGEMAKER
         .iter()
         .map(|&op| {
             let operation = op.name();
@@ -31,7 +31,7 @@ pub(super) async fn starts(store: &Store, scope: &ScopeId) -> Vec<(Op, Start)> {
                     at: p.at,
                 });
             let (start, distrust) =
-                Start::resume(operation, op.known_quota(), remembered.as_ref(), now);
+                Start::resume(op, remembered.as_ref(), now);
             match distrust {
                 Some(Distrust::Stale) => tracing::debug!(
                     operation,

@@ -12,7 +12,7 @@ use regex::Regex;
 use tokio::task::JoinHandle;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
 
 /// At most this many lines, fewer on a short terminal; beyond, one line of totals.
 const MAX_LINES: usize = 12;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::scope::ScopeId;
+use crate::model::op::Op;
+use crate::model::scope::ScopeId;
+use crate::source::api::CallCounts;
 
 #[derive(Debug, Default)]
 pub struct ScopeReport {
@@ -18,7 +20,7 @@ pub struct ScopeReport {
     pub failed: u64,
     /// Rows still built from Search alone after this run: later runs describe them.
     pub incomplete: u64,
-    pub calls: [(&'static str, u64); 4],
+    pub calls: CallCounts,
     pub elapsed: Duration,
     /// Why the scope stopped, when it did.
     pub error: Option<String>,
@@ -79,12 +81,7 @@ impl ScopeReport {
 
     /// The closing line of a scope: the sentence for people, its figures as fields for JSON.
     pub fn log(&self) {
-        let calls = |op: &str| {
-            self.calls
-                .iter()
-                .find(|(name, _)| *name == op)
-                .map_or(0, |(_, n)| *n)
-        };
+        let calls = |op: Op| self.calls.of(op);
         macro_rules! summary {
             ($level:ident) => {
                 tracing::$level!(
@@ -97,10 +94,10 @@ impl ScopeReport {
                     deleted = self.deleted,
                     failed = self.failed,
                     incomplete = self.incomplete,
-                    calls.ListTrainingJobs = calls("ListTrainingJobs"),
-                    calls.DescribeTrainingJob = calls("DescribeTrainingJob"),
-                    calls.ListTags = calls("ListTags"),
-                    calls.Search = calls("Search"),
+                    calls.ListTrainingJobs = calls(Op::ListTrainingJobs),
+                    calls.DescribeTrainingJob = calls(Op::DescribeTrainingJob),
+                    calls.ListTags = calls(Op::ListTags),
+                    calls.Search = calls(Op::Search),
                     seconds = self.elapsed.as_secs_f64(),
                     error = self.error.as_deref(),
                     worker = %self.worker,
@@ -136,6 +133,7 @@ impl std::fmt::Display for ScopeReport {
         }
         let calls: Vec<String> = self
             .calls
+            .0
             .iter()
             .map(|(op, n)| format!("{op} {n}"))
             .collect();

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::flatten::time::Timestamp;
-use crate::scope::ScopeId;
+use crate::model::scope::ScopeId;
+use crate::model::time::Timestamp;
 use crate::source::Api;
 
 #[derive(Default)]

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Progress, ScopeReport, SyncOptions, sync_scope_with};
 use crate::flatten::{Flattener, Redactor};
+use crate::model::op::Op;
 use crate::source::api::{Answer, Request, SageMaker};
 use crate::source::{Api, Scope, SourceError};
 use crate::store::read::Out;
@@ -102,7 +103,7 @@ impl Memory {
                 {
                     *left -= 1;
                     return Err(SourceError::Call {
-                        operation: "DescribeTrainingJob",
+                        operation: Op::DescribeTrainingJob,
                         code: Some("ThrottlingException".into()),
                         failure: crate::source::Failure::Service,
                         message: "Rate exceeded".into(),
@@ -118,7 +119,7 @@ impl Memory {
             Request::Search { token, created_by } => {
                 if self.search_denied {
                     return Err(SourceError::Call {
-                        operation: "Search",
+                        operation: Op::Search,
                         code: Some("AccessDeniedException".into()),
                         failure: crate::source::Failure::Service,
                         message: "not authorized to perform: sagemaker:Search".into(),
@@ -166,7 +167,9 @@ fn options() -> SyncOptions {
         max_rps: None,
         search_first: true,
         describe_budget: None,
-        progress: Arc::new(Progress::new([&crate::scope::ScopeId::new("test", REGION)])),
+        progress: Arc::new(Progress::new([&crate::model::scope::ScopeId::new(
+            "test", REGION,
+        )])),
     }
 }
 
@@ -178,14 +181,21 @@ async fn sync(store: &Store, memory: &Arc<Memory>, opts: &SyncOptions) -> (Scope
     let flattener = Flattener {
         redactor: Redactor::default_rules(),
         arn_context: None,
-        synced_at: crate::flatten::time::Timestamp::now(),
+        synced_at: crate::model::time::Timestamp::now(),
         replace_nul: false,
     };
     let api = Api::with_source(memory.clone(), None);
     let scope = Scope::for_test("test", REGION);
     let report = sync_scope_with(store, &scope, &api, &flattener, opts).await;
     assert_eq!(report.error, None);
-    let calls = Calls(report.calls.iter().map(|(op, n)| (*op, *n)).collect());
+    let calls = Calls(
+        report
+            .calls
+            .0
+            .iter()
+            .map(|(op, n)| (op.name(), *n))
+            .collect(),
+    );
     (report, calls)
 }
 

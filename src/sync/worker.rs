@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 
 use super::progress::Counts;
 use super::{ScopeError, ScopeReport, SyncOptions};
-use crate::flatten::time::Timestamp;
 use crate::flatten::{Flattener, JobRecord, NUL_WARNING};
+use crate::model::time::Timestamp;
 use crate::source::{Api, SourceError};
 use crate::store::{Store, Writer};
 

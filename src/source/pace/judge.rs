@@ -386,11 +386,12 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::op::Op;
 
     fn start(rate: f64, quota: f64) -> Start {
         Start {
             rate,
-            ..Start::known("Op", quota)
+            ..Start::under(Op::DescribeTrainingJob, quota)
         }
     }
 

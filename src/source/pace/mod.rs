@@ -70,7 +70,8 @@ use std::sync::Mutex;
 
 use tokio::time::Instant;
 
-use crate::flatten::time::Timestamp;
+use crate::model::op::Op;
+use crate::model::time::Timestamp;
 use judge::{CEILING, Change, State};
 
 /// Where an operation's pace starts: the pace a recent run stored, or 95 % of the quota the
@@ -81,7 +82,7 @@ use judge::{CEILING, Change, State};
 /// the first throttles, and remembered.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Start {
-    pub operation: &'static str,
+    pub operation: Op,
     pub quota: f64,
     pub rate: f64,
     /// A pace a run learned: the quota was found there, so the first probe for more comes
@@ -110,8 +111,14 @@ const TRUSTED_FOR: chrono::Duration = chrono::Duration::days(1);
 const UNDER_KNOWN: f64 = 0.95;
 
 impl Start {
-    /// 95 % of the known quota.
-    pub fn known(operation: &'static str, quota: f64) -> Self {
+    /// 95 % of the known quota ([`Op::known_quota`]; one call a second for an operation with
+    /// none, whose pace then finds its quota by probing).
+    pub fn known(operation: Op) -> Self {
+        Start::under(operation, operation.known_quota().unwrap_or(1.0))
+    }
+
+    /// 95 % of `quota`, taken as the operation's known quota (the simulations' many quotas).
+    pub fn under(operation: Op, quota: f64) -> Self {
         Start {
             operation,
             quota,
@@ -122,12 +129,12 @@ impl Start {
 
     /// From a stored pace when it can be trusted at `now`, else [`Start::known`]; says why not.
     pub fn resume(
-        operation: &'static str,
-        quota: f64,
+        operation: Op,
         stored: Option<&Remembered>,
         now: Timestamp,
     ) -> (Self, Option<Distrust>) {
-        let known = Start::known(operation, quota);
+        let known = Start::known(operation);
+        let quota = known.quota;
         let Some(stored) = stored else {
             return (known, None);
         };
@@ -161,7 +168,7 @@ pub struct Ticket(u64);
 /// One operation's pace.
 #[derive(Debug)]
 pub struct Pace {
-    operation: &'static str,
+    operation: Op,
     state: Mutex<State>,
 }
 
@@ -234,7 +241,8 @@ impl Pace {
     }
 }
 
-fn log(operation: &'static str, change: Change) {
+fn log(operation: Op, change: Change) {
+    let operation = operation.name();
     #[cfg(test)]
     if std::env::var_os("PACE_TRACE").is_some() {
         eprintln!("{:?} {change:?}", Instant::now());
@@ -289,8 +297,9 @@ mod tests {
             rate,
             at: Timestamp::parse(when),
         };
-        let resume = |r: Option<Remembered>| Start::resume("Op", 20.0, r.as_ref(), now);
-        assert_eq!(resume(None), (Start::known("Op", 20.0), None));
+        let resume =
+            |r: Option<Remembered>| Start::resume(Op::DescribeTrainingJob, r.as_ref(), now);
+        assert_eq!(resume(None), (Start::known(Op::DescribeTrainingJob), None));
         assert_eq!(resume(None).0.rate, 19.0);
         let (start, why) = resume(Some(stored(Some(7.5), "2026-12-03T02:00:00Z")));
         assert_eq!((start.rate, why), (7.5, None));

@@ -16,6 +16,7 @@ use proptest::test_runner::{RngSeed, TestRunner};
 use tokio::time::Instant;
 
 use super::{Pace, Start};
+use crate::model::op::Op;
 
 /// Ten minutes of answers at the best rate: each run answers this many seconds' worth.
 const MINUTES: f64 = 10.0;
@@ -115,7 +116,7 @@ impl Run {
 async fn run(service: Service, known: f64, callers: &[usize], calls: u64) -> Run {
     run_with(
         service,
-        Start::known("Simulated", known),
+        Start::under(Op::DescribeTrainingJob, known),
         callers,
         calls,
         u64::MAX,
@@ -328,7 +329,7 @@ async fn others_arriving_midway_are_made_room_for_or_outlasted() {
 #[tokio::test(start_paused = true)]
 async fn two_callers_of_one_scope_share_its_pace() {
     // The listing's describes (8 at a time) stop halfway; the backlog's (8) go on.
-    let start = Start::known("Simulated", 20.0);
+    let start = Start::under(Op::DescribeTrainingJob, 20.0);
     let r = run_with(
         Service::bucket(20.0),
         start,
@@ -344,7 +345,7 @@ async fn two_callers_of_one_scope_share_its_pace() {
 async fn a_remembered_pace_is_started_from() {
     // Against 8/s, a run that starts from the 7.8/s the last one stored is barely throttled.
     let start = Start {
-        operation: "Simulated",
+        operation: Op::DescribeTrainingJob,
         quota: 20.0,
         rate: 7.8,
         learned: true,

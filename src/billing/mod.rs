@@ -2,15 +2,17 @@
 //! and usage type, stored to check the inventory against (`query reconcile`). A run replaces the
 //! months it asked for, in one transaction.
 
+pub mod usage_type;
+
 use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::flatten::usage_type::{self, UsageType};
 use crate::source::SourceError;
 use crate::source::billing::{BilledLine, CostExplorer};
 use crate::store::costs::BilledRow;
 use crate::store::{Store, StoreError};
+use usage_type::UsageType;
 
 /// The permission Cost Explorer asks for, named in messages about a refusal.
 pub const PERMISSION: &str = "ce:GetCostAndUsage";

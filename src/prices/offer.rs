@@ -16,68 +16,29 @@
 
 use serde_json::Value;
 
-/// What a price is for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Component {
-    /// On-demand training on this instance type, per instance-hour.
-    Training { instance_type: String },
-    /// Training volume storage, per GB-month.
-    Storage,
-}
+use crate::model::price::{Component, ListedPrice, Size};
 
-impl Component {
-    /// The unit the Price List states this component's price in.
-    pub fn unit(&self) -> &'static str {
-        match self {
-            Component::Training { .. } => "Hrs",
-            Component::Storage => "GB-Mo",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListedPrice {
-    pub region: String,
-    pub component: Component,
-    /// USD per [`Component::unit`].
-    pub usd: f64,
-    pub sku: String,
-    pub effective_date: Option<String>,
-    /// The instance type's size, for a Training price.
-    pub size: Option<Size>,
-}
-
-/// An instance type's GPUs, vCPUs and GPU memory, each `None` when unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Size {
-    pub gpus: Option<u32>,
-    pub vcpus: Option<u32>,
-    pub gpu_memory_gib: Option<f64>,
-}
-
-impl Size {
-    /// The size a Training product's attributes state.
-    fn of(attrs: &Value) -> Size {
-        let text = |key: &str| attrs[key].as_str().map(str::trim);
-        let count = |v: Option<&str>| match v? {
-            "N/A" | "NA" => Some(0),
-            v => v.parse().ok(),
-        };
-        Size {
-            gpus: count(text("physicalGpu").or_else(|| text("gpu"))),
-            vcpus: count(text("vCpu")).filter(|n| *n > 0),
-            // "80 GB", "80" or N/A.
-            gpu_memory_gib: text("gpuMemory").and_then(|v| match v {
-                "N/A" | "NA" => Some(0.0),
-                v => v
-                    .trim_end_matches("GiB")
-                    .trim_end_matches("GB")
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|g: &f64| g.is_finite() && *g >= 0.0),
-            }),
-        }
+/// The size a Training product's attributes state.
+fn size_of(attrs: &Value) -> Size {
+    let text = |key: &str| attrs[key].as_str().map(str::trim);
+    let count = |v: Option<&str>| match v? {
+        "N/A" | "NA" => Some(0),
+        v => v.parse().ok(),
+    };
+    Size {
+        gpus: count(text("physicalGpu").or_else(|| text("gpu"))),
+        vcpus: count(text("vCpu")).filter(|n| *n > 0),
+        // "80 GB", "80" or N/A.
+        gpu_memory_gib: text("gpuMemory").and_then(|v| match v {
+            "N/A" | "NA" => Some(0.0),
+            v => v
+                .trim_end_matches("GiB")
+                .trim_end_matches("GB")
+                .trim()
+                .parse()
+                .ok()
+                .filter(|g: &f64| g.is_finite() && *g >= 0.0),
+        }),
     }
 }
 
@@ -108,7 +69,7 @@ pub fn read(product: &str) -> Result<Option<ListedPrice>, OfferError> {
     };
     let region = text(&attrs["regionCode"]).ok_or_else(|| bad("no regionCode"))?;
     let (usd, effective_date) = on_demand(&v["terms"]["OnDemand"], component.unit(), &bad)?;
-    let size = matches!(component, Component::Training { .. }).then(|| Size::of(attrs));
+    let size = matches!(component, Component::Training { .. }).then(|| size_of(attrs));
     Ok(Some(ListedPrice {
         region,
         component,
