@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod prices;
 pub mod query;
+pub mod reflatten;
 pub mod report;
 pub mod source;
 pub mod store;

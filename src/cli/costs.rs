@@ -108,7 +108,7 @@ async fn load(opts: &StoreOptions, file: &std::path::Path, replace: bool) -> Res
             return Ok(Outcome::Partial);
         }
     };
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let stored = prices::store(&store, &prices, replace).await;
     store.close_after_writing().await;
     stored?;
@@ -121,7 +121,7 @@ async fn load(opts: &StoreOptions, file: &std::path::Path, replace: bool) -> Res
 }
 
 async fn sync_prices(opts: &StoreOptions, args: PriceSyncArgs) -> Result<Outcome> {
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let regions = if args.regions.is_empty() {
         store.inventory_regions().await?
     } else {
@@ -197,7 +197,7 @@ pub async fn run_billing(opts: &StoreOptions, command: BillingCommand) -> Result
     let ce = CostExplorer::new(
         &account_config(args.profile.as_deref(), COST_EXPLORER_REGION, MAX_ATTEMPTS).await,
     );
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let report = billing::sync(&store, &ce, &months).await;
     store.close_after_writing().await;
     let report = match report {

@@ -8,7 +8,7 @@ use clap::Args;
 use super::Outcome;
 use super::redact::{RedactArgs, with_redaction};
 use crate::flatten::Flattener;
-use crate::store::{Backend, Store, StoreOptions};
+use crate::store::{Backend, StoreOptions};
 use crate::{input, load};
 
 #[derive(Debug, Args)]
@@ -46,7 +46,7 @@ pub async fn run(opts: &StoreOptions, args: LoadArgs) -> Result<Outcome> {
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let (inputs, unreadable) = input::expand(&args.paths);
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let report = with_redaction(&store, &flattener, async {
         load::load(&store, inputs, flattener.clone(), args.batch_size)
             .await

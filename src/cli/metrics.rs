@@ -43,7 +43,7 @@ struct Harvested {
 pub async fn run(opts: &StoreOptions, command: MetricsCommand) -> Result<Outcome> {
     let MetricsCommand::Sync(args) = command;
     let scopes = crate::source::client::scopes(&args.scope.options()).await?;
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let harvested = harvest_all(&store, &scopes).await;
     store.close_after_writing().await;
     for id in &harvested.unsynced {

@@ -18,7 +18,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::log::LogFormat;
 use crate::store::url::DEFAULT_URL;
-use crate::store::{DbUrl, Store, StoreOptions};
+use crate::store::{DbUrl, StoreOptions};
 pub use costs::{BillingCommand, PricesCommand};
 pub use load::LoadArgs;
 pub use metrics::MetricsCommand;
@@ -164,7 +164,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Completions { .. } | Command::Man => Ok(Outcome::Complete),
         Command::Migrate => {
-            let store = Store::open(&opts).await?;
+            let store = crate::reflatten::open(&opts).await?;
             store.close_after_writing().await;
             tracing::info!("schema of {} is up to date", opts.url.redacted());
             Ok(Outcome::Complete)

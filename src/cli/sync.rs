@@ -10,7 +10,7 @@ use super::{Outcome, ScopeArgs, costs, metrics};
 use crate::flatten::Flattener;
 use crate::load;
 use crate::source;
-use crate::store::{Backend, Missing, Store, StoreOptions};
+use crate::store::{Backend, Missing, StoreOptions};
 use crate::sync::{self, Progress, SyncOptions};
 
 #[derive(Debug, Args)]
@@ -92,7 +92,7 @@ pub async fn run(opts: &StoreOptions, args: SyncArgs) -> Result<Outcome> {
         replace_nul: opts.url.backend == Backend::Postgres,
     });
     let scopes = source::client::scopes(&args.scope.options()).await?;
-    let store = Store::open(opts).await?;
+    let store = crate::reflatten::open(opts).await?;
     let Some(locks) = store
         .scope_locks(opts.url.as_str(), &opts.pg_schema, args.wait)
         .await?

@@ -135,10 +135,11 @@ pub enum Tx {
 
 impl Store {
     /// Opens the database (creating a SQLite file if missing) and brings its schema up to date.
+    /// A command that writes opens it through `crate::reflatten::open`, which also brings the
+    /// stored rows up to date.
     pub async fn open(opts: &StoreOptions) -> Result<Self, StoreError> {
         let store = Store::connect(opts).await?;
         store.upgrade_schema(&opts.url).await?;
-        store.reflatten().await?;
         Ok(store)
     }
 

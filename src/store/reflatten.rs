@@ -1,13 +1,13 @@
-//! Keeping stored rows in step with the flattener, from their own `raw` and with no API call:
-//! re-deriving every row once when the mapping changed (a new column, a shape or redaction rule),
-//! and scrubbing what replaced rows leave behind once secrets kept in clear are redacted.
+//! The store's side of keeping rows in step with the flattener, from their own `raw` and with no
+//! API call: re-deriving stored rows a batch at a time when the mapping changed (a new column, a
+//! shape or redaction rule; `crate::reflatten` runs the batches), and scrubbing what replaced
+//! rows leave behind once secrets kept in clear are redacted.
 //!
 //! Both are bookkept in `sagesync_meta` (see its migration), so they happen once per database,
 //! and the re-derivation resumes after a kill from the last batch it committed.
 
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use sqlx::FromRow;
 
@@ -16,8 +16,7 @@ use const_format::formatcp;
 use super::write::Rewritten;
 use super::{Backend, Sql, Store, StoreError, Tx, Writer};
 use crate::flatten::columns::{JOB_TABLE, KV_TABLE};
-use crate::flatten::{FLATTEN_VERSION, Flattener, Redactor};
-use crate::model::time;
+use crate::flatten::{FLATTEN_VERSION, Flattener};
 use crate::sql;
 
 /// Rows re-derived per transaction.
@@ -43,104 +42,13 @@ struct StoredRaw {
 }
 
 impl Store {
-    /// Re-derives every stored row from its `raw` when the database's rows were made by an
-    /// older flattener. Returns how many rows were rewritten.
-    pub async fn reflatten(&self) -> Result<u64, StoreError> {
-        if self.flatten_version(None).await? >= FLATTEN_VERSION {
-            return Ok(0);
-        }
-        let flattener = Flattener {
-            redactor: Redactor::default_rules(),
-            arn_context: None,
-            synced_at: time::Timestamp::now(),
-            replace_nul: self.backend() == Backend::Postgres,
-        };
-        let mut writer = Writer::reflatten(self.backend());
-        let bar = self.progress_bar().await?;
-        let mut rewritten = 0;
-        loop {
-            let mut tx = self.begin().await?;
-            if let Tx::Postgres(t) = &mut tx {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_REFLATTEN_LOCK)
-                    .execute(&mut **t)
-                    .await?;
-            }
-            // Another process may have finished while this one waited for the lock.
-            if self.flatten_version(Some(&mut tx)).await? >= FLATTEN_VERSION {
-                tx.rollback().await?;
-                break;
-            }
-            let after = tx.meta(AFTER).await?.unwrap_or_default();
-            let raw = self.backend().json_text("raw");
-            let sql = sql![
-                "SELECT _key, ",
-                raw,
-                formatcp!(" FROM {JOB_TABLE} WHERE _key > "),
-                Sql::placeholder(self.backend(), 1),
-                formatcp!(" ORDER BY _key LIMIT {BATCH}")
-            ];
-            let rows: Vec<StoredRaw> = tx.fetch_all(&sql, &[Some(after)]).await?;
-            let Some(last) = rows.last().map(|r| r.key.clone()) else {
-                tx.set_meta(VERSION, Some(&FLATTEN_VERSION.to_string()))
-                    .await?;
-                tx.set_meta(AFTER, None).await?;
-                tx.commit().await?;
-                break;
-            };
-            let mut jobs = Vec::with_capacity(rows.len());
-            // Whether newer rules changed a stored document (redacted more of it): then the old
-            // row versions must be scrubbed.
-            let mut redacted = false;
-            for row in rows {
-                let job = serde_json::from_str::<Value>(&row.raw)
-                    .map_err(|e| e.to_string())
-                    .and_then(|raw| {
-                        let job = flattener
-                            .reflatten(raw.clone(), &row.key)
-                            .map_err(|e| e.to_string())?;
-                        redacted |= raw.as_object() != Some(&job.doc);
-                        Ok(job)
-                    });
-                match job {
-                    Ok(job) => jobs.push(job),
-                    // Kept as it is: the row is what it was, and the next describe replaces it.
-                    Err(e) => tracing::warn!(
-                        "kept {} as stored: cannot re-derive it from raw: {e}",
-                        row.key
-                    ),
-                }
-            }
-            rewritten += jobs.len() as u64;
-            // SQLite's triggers derive the child rows; Postgres's upsert says which to derive.
-            let returned: Vec<Rewritten> = tx.run_returning(writer.prepare(&jobs)?).await?;
-            tx.run(writer.children(&returned)?).await?;
-            tx.set_meta(AFTER, Some(&last)).await?;
-            if redacted {
-                tx.set_meta(UNREDACTED, Some("1")).await?;
-            }
-            tx.commit().await?;
-            if let Some(bar) = &bar {
-                bar.inc(jobs.len() as u64);
-            }
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        if rewritten > 0 {
-            tracing::info!(
-                "re-derived {rewritten} stored rows from raw for this version of sagesync"
-            );
-            self.scrub().await?;
-        }
-        Ok(rewritten)
+    /// Whether the stored rows were made by an older flattener, and are to be derived again.
+    pub async fn behind_flattener(&self) -> Result<bool, StoreError> {
+        Ok(self.flatten_version(None).await? < FLATTEN_VERSION)
     }
 
-    /// A bar on a terminal when there are rows to re-derive (see [`crate::log::bars`]).
-    async fn progress_bar(&self) -> Result<Option<ProgressBar>, StoreError> {
-        if crate::log::bars().is_hidden() {
-            return Ok(None);
-        }
+    /// How many jobs are stored: the length of a re-derivation.
+    pub async fn job_count(&self) -> Result<u64, StoreError> {
         #[derive(FromRow)]
         struct Count {
             n: i64,
@@ -148,12 +56,76 @@ impl Store {
         let counted: Vec<Count> = self
             .fetch_typed(formatcp!("SELECT count(*) AS n FROM {JOB_TABLE}"), &[])
             .await?;
-        let total = counted.first().map_or(0, |c| c.n.max(0) as u64);
-        let bar = ProgressBar::new(total).with_message("re-deriving stored rows from raw");
-        if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {eta}") {
-            bar.set_style(style);
+        Ok(counted.first().map_or(0, |c| c.n.max(0) as u64))
+    }
+
+    /// Re-derives the next batch of stored rows from their `raw` with `flattener`, in one
+    /// transaction that records where it got to, so a killed re-derivation resumes after its last
+    /// batch. Returns how many rows it rewrote, `None` once there are no more (the version is then
+    /// recorded, and the rows are current).
+    pub async fn rederive_batch(&self, flattener: &Flattener) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(t) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_REFLATTEN_LOCK)
+                .execute(&mut **t)
+                .await?;
         }
-        Ok(Some(crate::log::bars().add(bar)))
+        // Another process may have finished while this one waited for the lock.
+        if self.flatten_version(Some(&mut tx)).await? >= FLATTEN_VERSION {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let after = tx.meta(AFTER).await?.unwrap_or_default();
+        let raw = self.backend().json_text("raw");
+        let sql = sql![
+            "SELECT _key, ",
+            raw,
+            formatcp!(" FROM {JOB_TABLE} WHERE _key > "),
+            Sql::placeholder(self.backend(), 1),
+            formatcp!(" ORDER BY _key LIMIT {BATCH}")
+        ];
+        let rows: Vec<StoredRaw> = tx.fetch_all(&sql, &[Some(after)]).await?;
+        let Some(last) = rows.last().map(|r| r.key.clone()) else {
+            tx.set_meta(VERSION, Some(&FLATTEN_VERSION.to_string()))
+                .await?;
+            tx.set_meta(AFTER, None).await?;
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let mut jobs = Vec::with_capacity(rows.len());
+        // Whether newer rules changed a stored document (redacted more of it): then the old
+        // row versions must be scrubbed.
+        let mut redacted = false;
+        for row in rows {
+            let job = serde_json::from_str::<Value>(&row.raw)
+                .map_err(|e| e.to_string())
+                .and_then(|raw| {
+                    let job = flattener
+                        .reflatten(raw.clone(), &row.key)
+                        .map_err(|e| e.to_string())?;
+                    redacted |= raw.as_object() != Some(&job.doc);
+                    Ok(job)
+                });
+            match job {
+                Ok(job) => jobs.push(job),
+                // Kept as it is: the row is what it was, and the next describe replaces it.
+                Err(e) => tracing::warn!(
+                    "kept {} as stored: cannot re-derive it from raw: {e}",
+                    row.key
+                ),
+            }
+        }
+        // SQLite's triggers derive the child rows; Postgres's upsert says which to derive.
+        let mut writer = Writer::reflatten(self.backend());
+        let returned: Vec<Rewritten> = tx.run_returning(writer.prepare(&jobs)?).await?;
+        tx.run(writer.children(&returned)?).await?;
+        tx.set_meta(AFTER, Some(&last)).await?;
+        if redacted {
+            tx.set_meta(UNREDACTED, Some("1")).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(jobs.len() as u64))
     }
 
     async fn flatten_version(&self, tx: Option<&mut Tx>) -> Result<i64, StoreError> {
@@ -300,6 +272,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::flatten::Redactor;
+    use crate::model::time;
     use crate::store::StoreOptions;
 
     async fn texts(store: &Store, sql: &'static str) -> Vec<String> {
@@ -349,7 +323,7 @@ mod tests {
         ] {
             store.fetch(sql, &[]).await.unwrap();
         }
-        store.reflatten().await.unwrap();
+        while store.rederive_batch(&flattener).await.unwrap().is_some() {}
         assert_eq!(
             texts(&store, "SELECT name FROM written ORDER BY name").await,
             [
