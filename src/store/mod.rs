@@ -340,18 +340,52 @@ impl Store {
         sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<Vec<T>, StoreError> {
-        let sql = sql.into().into_sqlx();
-        Ok(match self {
-            Store::Sqlite(pool) => {
-                let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
-                q.fetch_all(pool).await?
-            }
-            Store::Postgres(pool) => {
-                let q = sqlx::query_as_with(sql, text_args::<sqlx::Postgres>(params)?);
-                q.fetch_all(pool).await?
-            }
-        })
+        let sql = sql.into();
+        match self {
+            Store::Sqlite(pool) => fetch_on(pool, sql, params).await,
+            Store::Postgres(pool) => fetch_on(pool, sql, params).await,
+        }
     }
+}
+
+/// The one query path of [`Store`] and [`Tx`]: `sql` with text parameters on any of a backend's
+/// executors (a pool, a transaction), each row read into `T` by column name. Each of them only
+/// says which backend it is.
+async fn fetch_on<'e, DB, E, T>(
+    executor: E,
+    sql: Sql,
+    params: &[Option<String>],
+) -> Result<Vec<T>, StoreError>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let args = text_args::<DB>(params)?;
+    Ok(sqlx::query_as_with(sql.into_sqlx(), args)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// [`fetch_on`] for a statement whose rows are not read.
+async fn execute_on<'e, DB, E>(
+    executor: E,
+    sql: Sql,
+    params: &[Option<String>],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let args = text_args::<DB>(params)?;
+    sqlx::query_with(sql.into_sqlx(), args)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 impl Tx {
@@ -368,17 +402,11 @@ impl Tx {
         sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<Vec<T>, StoreError> {
-        let sql = sql.into().into_sqlx();
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                let q = sqlx::query_as_with(sql, text_args::<sqlx::Sqlite>(params)?);
-                q.fetch_all(&mut **tx).await?
-            }
-            Tx::Postgres(tx) => {
-                let q = sqlx::query_as_with(sql, text_args::<sqlx::Postgres>(params)?);
-                q.fetch_all(&mut **tx).await?
-            }
-        })
+        let sql = sql.into();
+        match self {
+            Tx::Sqlite(tx) => fetch_on(&mut **tx, sql, params).await,
+            Tx::Postgres(tx) => fetch_on(&mut **tx, sql, params).await,
+        }
     }
 
     pub async fn run(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
@@ -417,18 +445,11 @@ impl Tx {
         sql: impl Into<Sql>,
         params: &[Option<String>],
     ) -> Result<(), StoreError> {
-        let sql = sql.into().into_sqlx();
+        let sql = sql.into();
         match self {
-            Tx::Sqlite(tx) => {
-                let q = sqlx::query_with(sql, text_args::<sqlx::Sqlite>(params)?);
-                q.execute(&mut **tx).await?;
-            }
-            Tx::Postgres(tx) => {
-                let q = sqlx::query_with(sql, text_args::<sqlx::Postgres>(params)?);
-                q.execute(&mut **tx).await?;
-            }
+            Tx::Sqlite(tx) => execute_on(&mut **tx, sql, params).await,
+            Tx::Postgres(tx) => execute_on(&mut **tx, sql, params).await,
         }
-        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
