@@ -15,6 +15,11 @@ use crate::store::{Store, StoreError};
 pub enum QueryError {
     #[error("unknown canned query {0:?}; `sagesync query --list` shows them")]
     UnknownReport(String),
+    #[error("the page reads column {column} of canned query {report}, which has none")]
+    PageColumn {
+        report: &'static str,
+        column: &'static str,
+    },
     #[error("name a canned query, or give --sql or --list")]
     Nothing,
     #[error("--param {0:?} must be KEY=VALUE")]

@@ -23,36 +23,134 @@ impl Sink for Collect {
     }
 }
 
-/// One report's rows, read by column name.
+/// The columns the page reads of each canned query, one list each: [`gather`] refuses a result
+/// that lacks one (naming both), so a column renamed in `queries/` fails the page and its tests
+/// instead of rendering an empty cell; and a row read by a column not listed fails the tests
+/// (debug builds).
+pub mod read {
+    pub const COST: &[&str] = &[
+        "month",
+        "instance_type",
+        "jobs",
+        "instance_hours",
+        "priced_usd",
+        "unpriced_instance_hours",
+    ];
+    pub const BY_ACCOUNT: &[&str] = &[
+        "month",
+        "account_id",
+        "jobs",
+        "instance_hours",
+        "priced_usd",
+        "unpriced_instance_hours",
+    ];
+    pub const BY_TAG: &[&str] = &[
+        "month",
+        "tag_value",
+        "jobs",
+        "instance_hours",
+        "priced_usd",
+        "unpriced_instance_hours",
+    ];
+    pub const COSTLIEST: &[&str] = &[
+        "training_job_name",
+        "account_id",
+        "region",
+        "instance_type",
+        "instance_hours",
+        "estimated_usd",
+    ];
+    pub const WASTE: &[&str] = &[
+        "training_job_status",
+        "failure_reason",
+        "jobs",
+        "instance_hours",
+        "estimated_usd",
+    ];
+    pub const SPOT: &[&str] = &[
+        "month",
+        "spot_jobs",
+        "training_seconds",
+        "billable_seconds",
+        "saved_pct",
+    ];
+    pub const RUNNING: &[&str] = &[
+        "training_job_name",
+        "region",
+        "creation_time",
+        "elapsed_hours",
+        "max_runtime_in_seconds",
+        "secondary_status",
+    ];
+    pub const POSTURE: &[&str] = &[
+        "account_id",
+        "region",
+        "jobs",
+        "without_network_isolation",
+        "without_inter_container_encryption",
+        "without_vpc",
+        "without_volume_kms_key",
+        "without_output_kms_key",
+        "missing_any",
+    ];
+    pub const GPU: &[&str] = &[
+        "month",
+        "gpu_hours",
+        "used_gpu_hours",
+        "unmeasured_gpu_hours",
+        "idle_gpu_usd",
+    ];
+    pub const IDLE: &[&str] = &[
+        "training_job_name",
+        "account_id",
+        "instance_type",
+        "gpus",
+        "gpu_utilization_pct",
+        "gpu_hours",
+        "compute_usd",
+        "idle_gpu_usd",
+    ];
+}
+
+/// One canned query's rows, read by the columns the page reads of it ([`read`]).
 #[derive(Debug, Default)]
-pub struct Table(ResultSet);
+pub struct Table {
+    set: ResultSet,
+    read: &'static [&'static str],
+}
 
 impl Table {
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
-        self.0.rows.iter().map(|cells| Row {
-            columns: &self.0.columns,
+        self.set.rows.iter().map(|cells| Row {
+            columns: &self.set.columns,
+            read: self.read,
             cells,
         })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.rows.is_empty()
+        self.set.rows.is_empty()
     }
 
-    /// Whether the report has this column.
-    pub fn has(&self, column: &str) -> bool {
-        self.0.columns.iter().any(|c| c == column)
+    /// The columns the page reads of it, in the order it shows them.
+    pub fn read(&self) -> &'static [&'static str] {
+        self.read
     }
 }
 
 #[derive(Clone, Copy)]
 pub struct Row<'a> {
     columns: &'a [String],
+    read: &'static [&'static str],
     cells: &'a [Out],
 }
 
 impl Row<'_> {
     fn cell(&self, column: &str) -> Option<&Out> {
+        debug_assert!(
+            self.read.contains(&column),
+            "the page reads {column}, which is not in its list of the columns it reads"
+        );
         let i = self.columns.iter().position(|c| c == column)?;
         self.cells.get(i)
     }
@@ -105,21 +203,37 @@ impl Data {
     }
 }
 
-async fn report(store: &Store, name: &str, params: &[(&str, &str)]) -> Result<Table, QueryError> {
+/// Runs canned query `name` and checks it has the columns the page reads of it.
+async fn report(
+    store: &Store,
+    name: &'static str,
+    params: &[(&str, &str)],
+    read: &'static [&'static str],
+) -> Result<Table, QueryError> {
     let given: BTreeMap<String, String> = params
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut sink = Collect(ResultSet::default());
     query::run_report(store, name, &given, &mut sink).await?;
-    Ok(Table(sink.0))
+    if let Some(column) = read
+        .iter()
+        .find(|c| !sink.0.columns.iter().any(|have| have == *c))
+    {
+        return Err(QueryError::PageColumn {
+            report: name,
+            column,
+        });
+    }
+    Ok(Table { set: sink.0, read })
 }
 
 /// Keeps the rows of `month_column` from `from` on.
 fn since(mut t: Table, month_column: &str, from: &str) -> Table {
-    let i = t.0.columns.iter().position(|c| c == month_column);
+    let i = t.set.columns.iter().position(|c| c == month_column);
     if let Some(i) = i {
-        t.0.rows
+        t.set
+            .rows
             .retain(|r| matches!(r.get(i), Some(Out::Text(m)) if m.as_str() >= from));
     }
     t
@@ -137,7 +251,9 @@ pub async fn gather(
     let tag = tag_key.map(|key| [("tag_key", key)]);
     let by_tag = async {
         match &tag {
-            Some(params) => report(store, "cost-by-tag", params).await.map(Some),
+            Some(params) => report(store, "cost-by-tag", params, read::BY_TAG)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     };
@@ -157,17 +273,17 @@ pub async fn gather(
         idle,
         priced,
     ) = tokio::try_join!(
-        report(store, "cost", &[]),
-        report(store, "cost-by-account", &[]),
+        report(store, "cost", &[], read::COST),
+        report(store, "cost-by-account", &[], read::BY_ACCOUNT),
         by_tag,
-        report(store, "costliest-jobs", &from),
-        report(store, "waste", &from),
-        report(store, "spot-savings", &[]),
-        report(store, "long-running", &[("hours", "0")]),
-        report(store, "security-posture", &from),
+        report(store, "costliest-jobs", &from, read::COSTLIEST),
+        report(store, "waste", &from, read::WASTE),
+        report(store, "spot-savings", &[], read::SPOT),
+        report(store, "long-running", &[("hours", "0")], read::RUNNING),
+        report(store, "security-posture", &from, read::POSTURE),
         oldest_sync(store),
-        report(store, "gpu-utilization", &[]),
-        report(store, "idle-gpu", &idle),
+        report(store, "gpu-utilization", &[], read::GPU),
+        report(store, "idle-gpu", &idle, read::IDLE),
         priced,
     )?;
     let accounts = since(accounts, "month", from_month);

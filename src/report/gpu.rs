@@ -113,10 +113,7 @@ pub fn section(data: &Data) -> Markup {
                         }
                     }
                 }
-                (page::section("idle-gpu", "The 10 jobs with the most idle GPU dollars", &data.idle, &[
-                    "training_job_name", "account_id", "instance_type", "gpus",
-                    "gpu_utilization_pct", "gpu_hours", "compute_usd", "idle_gpu_usd",
-                ]))
+                (page::section("idle-gpu", "The 10 jobs with the most idle GPU dollars", &data.idle))
             }
         }
     }
