@@ -4,6 +4,8 @@
 
 pub mod csv;
 pub mod offer;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ pub use csv::{Price, PriceError, read, store};
 
 use crate::model::price::Component;
 use crate::source::SourceError;
-use crate::source::pricing::PriceList;
+use crate::source::pricing::Products;
 use crate::store::costs::RegionPrices;
 use crate::store::{Store, StoreError};
 
@@ -60,7 +62,7 @@ impl Fetched {
 
 /// Reads the training prices of `regions` from the Price List. A region that fails does not stop
 /// the others; a product whose price cannot be read is skipped with a warning naming its SKU.
-pub async fn fetch(list: &PriceList, regions: &[String], now: DateTime<Utc>) -> Fetched {
+pub async fn fetch(list: &impl Products, regions: &[String], now: DateTime<Utc>) -> Fetched {
     let answers: Vec<_> = futures_util::stream::iter(regions)
         .map(|region| async move { (region, list.products(region).await) })
         .buffer_unordered(REGIONS_AT_ONCE)
@@ -114,7 +116,7 @@ fn read_products(
 
 /// After a sync: reads the prices of the regions that are due and stores them. Every failure is
 /// one warning naming the permission; a sync's outcome never depends on prices.
-pub async fn refresh(store: &Store, list: &PriceList) -> Result<(), StoreError> {
+pub async fn refresh(store: &Store, list: &impl Products) -> Result<(), StoreError> {
     let now = Utc::now();
     let due = store.price_regions_due(now - stale_after()).await?;
     if due.is_empty() {

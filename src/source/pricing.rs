@@ -13,12 +13,22 @@ use crate::model::op::Op;
 
 const SERVICE_CODE: &str = "AmazonSageMaker";
 
+/// The Price List as `prices` sees it: a region's candidate products. [`PriceList`] is the
+/// service; the in-process tests answer from memory.
+pub trait Products: Sync {
+    fn products(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<RegionProducts, SourceError>> + Send;
+}
+
 pub struct PriceList {
     client: Client,
 }
 
 /// A region's candidate products and the calls it took to read them.
-pub struct Products {
+#[derive(Debug, Clone, Default)]
+pub struct RegionProducts {
     pub products: Vec<String>,
     pub calls: u64,
 }
@@ -29,9 +39,11 @@ impl PriceList {
             client: Client::new(config),
         }
     }
+}
 
-    pub async fn products(&self, region: &str) -> Result<Products, SourceError> {
-        let mut out = Products {
+impl Products for PriceList {
+    async fn products(&self, region: &str) -> Result<RegionProducts, SourceError> {
+        let mut out = RegionProducts {
             products: Vec::new(),
             calls: 0,
         };
