@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, NaiveDate};
 
 use crate::source::SourceError;
-use crate::source::billing::{BilledLine, CostExplorer};
+use crate::source::billing::{BilledLine, Usage};
 use crate::store::costs::BilledRow;
 use crate::store::{Store, StoreError};
 use usage_type::UsageType;
@@ -113,7 +113,7 @@ pub struct BillingReport {
 /// Reads the bill of `months` and replaces what is stored of them.
 pub async fn sync(
     store: &Store,
-    ce: &CostExplorer,
+    ce: &impl Usage,
     months: &[Month],
 ) -> Result<BillingReport, BillingError> {
     let (Some(first), Some(last)) = (months.first(), months.last()) else {
@@ -216,7 +216,7 @@ fn number(text: Option<&str>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::billing::Metric;
+    use crate::source::billing::{Billed, Metric};
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -278,5 +278,65 @@ mod tests {
         assert!(read_line(&line("n/a", "USD", "1")).is_err());
         assert!(read_line(&line("1", "EUR", "1")).is_err());
         assert!(read_line(&line("1", "USD", "")).is_err());
+    }
+
+    /// Cost Explorer from memory: these lines for any months asked, or a refusal.
+    struct Memory(Option<Vec<BilledLine>>);
+
+    impl Usage for Memory {
+        async fn usage(&self, _start: &str, _end: &str) -> Result<Billed, SourceError> {
+            match &self.0 {
+                Some(lines) => Ok(Billed {
+                    lines: lines.clone(),
+                    calls: 1,
+                }),
+                None => Err(SourceError::Call {
+                    operation: crate::model::op::Op::GetCostAndUsage,
+                    code: Some("AccessDeniedException".into()),
+                    failure: crate::source::Failure::Service,
+                    message: "not authorized to perform ce:GetCostAndUsage".into(),
+                }),
+            }
+        }
+    }
+
+    fn on(start: &str, cost: &str) -> BilledLine {
+        BilledLine {
+            start: start.into(),
+            ..line(cost, "USD", "10")
+        }
+    }
+
+    async fn stored(store: &Store) -> Vec<String> {
+        let sql = "SELECT month || ' ' || CAST(unblended_usd AS TEXT) FROM billed_usage ORDER BY 1";
+        store.fetch(sql, &[]).await.unwrap().texts()
+    }
+
+    #[tokio::test]
+    async fn the_months_asked_are_replaced_whole_a_bad_line_is_skipped_and_a_refusal_changes_nothing()
+     {
+        let store = Store::open(&crate::store::StoreOptions::memory())
+            .await
+            .unwrap();
+        let both = months(Some("2026-09"), Some("2026-10"), day("2026-12-03")).unwrap();
+        let first = Memory(Some(vec![on("2026-09-01", "1.5"), on("2026-10-01", "2.5")]));
+        let report = sync(&store, &first, &both).await.unwrap();
+        assert_eq!((report.lines, report.skipped, report.calls), (2, 0, 1));
+        assert_eq!(stored(&store).await, ["2026-09 1.5", "2026-10 2.5"]);
+
+        // October again: its lines are replaced, September's stay; a line whose cost is not a
+        // number is skipped, never stored as 0.
+        let october = months(Some("2026-10"), Some("2026-10"), day("2026-12-03")).unwrap();
+        let again = Memory(Some(vec![on("2026-10-01", "3.5"), on("2026-10-01", "n/a")]));
+        let report = sync(&store, &again, &october).await.unwrap();
+        assert_eq!((report.lines, report.skipped), (1, 1));
+        assert_eq!(stored(&store).await, ["2026-09 1.5", "2026-10 3.5"]);
+
+        let refused = sync(&store, &Memory(None), &both).await.unwrap_err();
+        assert!(
+            matches!(&refused, BillingError::Source(e) if e.is_denied()),
+            "{refused}"
+        );
+        assert_eq!(stored(&store).await, ["2026-09 1.5", "2026-10 3.5"]);
     }
 }

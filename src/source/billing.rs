@@ -34,11 +34,23 @@ pub struct Metric {
     pub unit: Option<String>,
 }
 
+/// Cost Explorer as `billing` sees it: SageMaker's usage lines of some months. [`CostExplorer`]
+/// is the service; the in-process tests answer from memory.
+pub trait Usage: Sync {
+    /// The months from `start` (`YYYY-MM-01`) up to `end` (the first day after them).
+    fn usage(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> impl Future<Output = Result<Billed, SourceError>> + Send;
+}
+
 pub struct CostExplorer {
     client: Client,
 }
 
 /// The lines and the calls (pages) it took.
+#[derive(Debug, Clone, Default)]
 pub struct Billed {
     pub lines: Vec<BilledLine>,
     pub calls: u64,
@@ -50,9 +62,10 @@ impl CostExplorer {
             client: Client::new(config),
         }
     }
+}
 
-    /// The months from `start` (`YYYY-MM-01`) up to `end` (the first day after them).
-    pub async fn usage(&self, start: &str, end: &str) -> Result<Billed, SourceError> {
+impl Usage for CostExplorer {
+    async fn usage(&self, start: &str, end: &str) -> Result<Billed, SourceError> {
         let build = |e: aws_smithy_types::error::operation::BuildError| SourceError::Body {
             operation: Op::GetCostAndUsage,
             message: e.to_string(),
