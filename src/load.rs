@@ -276,3 +276,21 @@ fn produce(
     }
     Ok(count)
 }
+
+/// Loads these DescribeTrainingJob responses into `store` as `sagesync load` does: the jobs of
+/// the in-process tests of the layers above the store.
+#[cfg(test)]
+pub(crate) async fn load_responses(store: &Store, jobs: &[serde_json::Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.jsonl");
+    let lines: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let flattener = Arc::new(Flattener {
+        redactor: crate::flatten::Redactor::default_rules(),
+        arn_context: None,
+        synced_at: crate::model::time::Timestamp::now(),
+        replace_nul: false,
+    });
+    let inputs = crate::input::expand(&[path.display().to_string()]).0;
+    load(store, inputs, flattener, 16).await.unwrap();
+}

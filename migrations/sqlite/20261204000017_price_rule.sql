@@ -35,7 +35,9 @@ SELECT
          ELSE 'price-list' END AS price_source
 FROM sagesync_inventory_region g
 CROSS JOIN (
-    SELECT coalesce(c.instance_type, l.instance_type) AS instance_type
+    -- CAST: a column of TEXT affinity, as the usage rows' is, so SQLite's automatic index on the
+    -- rates has both columns (an expression has none, and the index had the region alone).
+    SELECT CAST(coalesce(c.instance_type, l.instance_type) AS TEXT) AS instance_type
     FROM (SELECT DISTINCT instance_type FROM instance_price) c
     FULL JOIN (SELECT DISTINCT instance_type FROM price_list_training) l
         ON l.instance_type = c.instance_type

@@ -3,14 +3,13 @@
 //! most 500 queries, the figures a job's hosts come to, and that no job is asked twice.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::plan::{self, QUERIES_PER_CALL};
 use super::*;
-use crate::flatten::{Flattener, Redactor};
 use crate::model::op::Op;
 use crate::source::cloudwatch::{Answer, Metric, Page, PageFuture, Stat};
 use crate::store::StoreOptions;
@@ -166,9 +165,7 @@ async fn store_with(jobs: &[(&str, &str, i64, Duration)]) -> Store {
 
 /// Loads these jobs (as [`store_with`] takes them) with these tags, as `sagesync load` does.
 async fn load_jobs(store: &Store, jobs: &[(&str, &str, i64, Duration)], tags: serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("jobs.jsonl");
-    let lines: Vec<String> = jobs
+    let responses: Vec<serde_json::Value> = jobs
         .iter()
         .map(|(name, itype, count, ago)| {
             let end = now() - *ago;
@@ -183,20 +180,9 @@ async fn load_jobs(store: &Store, jobs: &[(&str, &str, i64, Duration)], tags: se
                 "BillableTimeInSeconds": 3600,
                 "Tags": tags,
             })
-            .to_string()
         })
         .collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
-    let flattener = Arc::new(Flattener {
-        redactor: Redactor::default_rules(),
-        arn_context: None,
-        synced_at: Timestamp::now(),
-        replace_nul: false,
-    });
-    let inputs = crate::input::expand(&[path.display().to_string()]).0;
-    crate::load::load(store, inputs, flattener, 16)
-        .await
-        .unwrap();
+    crate::load::load_responses(store, &responses).await;
 }
 
 /// Stores these sizes (instance type, GPUs, vCPUs) as `prices load` does, at $1 an hour.

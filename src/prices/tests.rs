@@ -3,14 +3,12 @@
 //! stored, a product whose price does not read skipped, and nothing asked once all are fresh.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde_json::json;
 
 use super::*;
-use crate::flatten::{Flattener, Redactor};
 use crate::model::op::Op;
-use crate::model::time::Timestamp;
 use crate::source::Failure;
 use crate::source::pricing::RegionProducts;
 use crate::store::StoreOptions;
@@ -69,9 +67,7 @@ fn training(region: &str, sku: &str, itype: &str, usd: &str) -> String {
 /// A store holding one job in each of `regions`, loaded as `sagesync load` does.
 async fn store_with_jobs_in(regions: &[&str]) -> Store {
     let store = Store::open(&StoreOptions::memory()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("jobs.jsonl");
-    let lines: Vec<String> = regions
+    let jobs: Vec<serde_json::Value> = regions
         .iter()
         .map(|region| {
             json!({
@@ -82,20 +78,9 @@ async fn store_with_jobs_in(regions: &[&str]) -> Store {
                 "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
                 "BillableTimeInSeconds": 3600,
             })
-            .to_string()
         })
         .collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
-    let flattener = Arc::new(Flattener {
-        redactor: Redactor::default_rules(),
-        arn_context: None,
-        synced_at: Timestamp::now(),
-        replace_nul: false,
-    });
-    let inputs = crate::input::expand(&[path.display().to_string()]).0;
-    crate::load::load(&store, inputs, flattener, 16)
-        .await
-        .unwrap();
+    crate::load::load_responses(&store, &jobs).await;
     store
 }
 
