@@ -230,7 +230,7 @@ async fn members(
 ) -> Result<Vec<Identity>, SourceError> {
     let partition = crate::model::arn::partition_of(home);
     let mut out = Vec::new();
-    for m in org::members(base, org).await? {
+    for m in org::members(&org::SdkOrganization::new(base), org).await? {
         let role = format!("arn:{partition}:iam::{}:role/{}", m.id, org.role);
         let assumed = assume(base, &role, org.external_id.as_deref()).await;
         let credentials = match (m.management, base.credentials_provider()) {

@@ -28,51 +28,53 @@ pub struct Member {
     pub management: bool,
 }
 
-/// The organization's active accounts, filtered, sorted by id.
-pub async fn members(base: &SdkConfig, opts: &OrgOptions) -> Result<Vec<Member>, SourceError> {
-    let client = Client::new(base);
-    let org = client
-        .describe_organization()
-        .send()
-        .await
-        .map_err(|e| super::api::call_error(Op::DescribeOrganization, e))?;
-    let management = org
-        .organization()
-        .and_then(|o| o.master_account_id())
-        .map(str::to_string);
+/// One account as Organizations lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: String,
+    pub active: bool,
+}
+
+/// AWS Organizations as `members` sees it. [`SdkOrganization`] is the service; the in-process
+/// tests answer from memory.
+pub trait Organization: Sync {
+    /// The management account's id.
+    fn management(&self) -> impl Future<Output = Result<Option<String>, SourceError>> + Send;
+    /// Every account of the organization.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<Listed>, SourceError>> + Send;
+    /// The accounts directly under a root or organizational unit.
+    fn accounts_under(
+        &self,
+        parent: &str,
+    ) -> impl Future<Output = Result<Vec<Listed>, SourceError>> + Send;
+    /// The organizational units directly under a root or unit.
+    fn units_under(
+        &self,
+        parent: &str,
+    ) -> impl Future<Output = Result<Vec<String>, SourceError>> + Send;
+}
+
+/// The organization's active accounts, filtered, sorted by id: every account, or those under
+/// each `--org-unit` and its child units.
+pub async fn members(
+    org: &impl Organization,
+    opts: &OrgOptions,
+) -> Result<Vec<Member>, SourceError> {
+    let management = org.management().await?;
     let mut accounts = Vec::new();
     if opts.units.is_empty() {
-        let mut pages = client.list_accounts().into_paginator().send();
-        while let Some(page) = pages
-            .try_next()
-            .await
-            .map_err(|e| super::api::call_error(Op::ListAccounts, e))?
-        {
-            accounts.extend(page.accounts().iter().cloned());
-        }
+        accounts = org.accounts().await?;
     } else {
         let mut parents = opts.units.clone();
         while let Some(parent) = parents.pop() {
-            accounts.extend(under(&client, &parent).await?);
-            let mut pages = client
-                .list_organizational_units_for_parent()
-                .parent_id(&parent)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages
-                .try_next()
-                .await
-                .map_err(|e| super::api::call_error(Op::ListOrganizationalUnitsForParent, e))?
-            {
-                let units = page.organizational_units().iter();
-                parents.extend(units.filter_map(|u| u.id().map(str::to_string)));
-            }
+            accounts.extend(org.accounts_under(&parent).await?);
+            parents.extend(org.units_under(&parent).await?);
         }
     }
     let mut out: Vec<Member> = accounts
         .iter()
-        .filter(|a| active(a))
-        .filter_map(|a| a.id())
+        .filter(|a| a.active)
+        .map(|a| a.id.as_str())
         .filter(|id| opts.accounts.is_empty() || opts.accounts.iter().any(|x| x == id))
         .filter(|id| !opts.skip_accounts.iter().any(|x| x == id))
         .map(|id| Member {
@@ -85,27 +87,229 @@ pub async fn members(base: &SdkConfig, opts: &OrgOptions) -> Result<Vec<Member>,
     Ok(out)
 }
 
-async fn under(client: &Client, parent: &str) -> Result<Vec<Account>, SourceError> {
-    let mut pages = client
-        .list_accounts_for_parent()
-        .parent_id(parent)
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages
-        .try_next()
-        .await
-        .map_err(|e| super::api::call_error(Op::ListAccountsForParent, e))?
-    {
-        out.extend(page.accounts().iter().cloned());
-    }
-    Ok(out)
+/// Organizations through the SDK, from the base credentials.
+pub struct SdkOrganization {
+    client: Client,
 }
 
-/// State replaces Status (retired 2026-09-09); a server that sends only Status is still read.
-fn active(a: &Account) -> bool {
-    match a.state() {
+impl SdkOrganization {
+    pub fn new(base: &SdkConfig) -> Self {
+        SdkOrganization {
+            client: Client::new(base),
+        }
+    }
+}
+
+impl Organization for SdkOrganization {
+    async fn management(&self) -> Result<Option<String>, SourceError> {
+        let org = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| super::api::call_error(Op::DescribeOrganization, e))?;
+        Ok(org
+            .organization()
+            .and_then(|o| o.master_account_id())
+            .map(str::to_string))
+    }
+
+    async fn accounts(&self) -> Result<Vec<Listed>, SourceError> {
+        let mut out = Vec::new();
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| super::api::call_error(Op::ListAccounts, e))?
+        {
+            out.extend(page.accounts().iter().filter_map(listed));
+        }
+        Ok(out)
+    }
+
+    async fn accounts_under(&self, parent: &str) -> Result<Vec<Listed>, SourceError> {
+        let mut pages = self
+            .client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| super::api::call_error(Op::ListAccountsForParent, e))?
+        {
+            out.extend(page.accounts().iter().filter_map(listed));
+        }
+        Ok(out)
+    }
+
+    async fn units_under(&self, parent: &str) -> Result<Vec<String>, SourceError> {
+        let mut pages = self
+            .client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| super::api::call_error(Op::ListOrganizationalUnitsForParent, e))?
+        {
+            let units = page.organizational_units().iter();
+            out.extend(units.filter_map(|u| u.id().map(str::to_string)));
+        }
+        Ok(out)
+    }
+}
+
+/// An account with its id; State replaces Status (retired 2026-09-09), and a server that sends
+/// only Status is still read.
+fn listed(a: &Account) -> Option<Listed> {
+    let active = match a.state() {
         Some(state) => *state == AccountState::Active,
         None => a.status() == Some(&AccountStatus::Active),
+    };
+    Some(Listed {
+        id: a.id()?.to_string(),
+        active,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// An organization in memory: units by parent, accounts by parent (id, active).
+    #[derive(Default)]
+    struct Memory {
+        management: Option<&'static str>,
+        units: BTreeMap<&'static str, Vec<&'static str>>,
+        accounts: BTreeMap<&'static str, Vec<(&'static str, bool)>>,
+        denied: bool,
+    }
+
+    impl Memory {
+        fn under(&self, parent: &str) -> Vec<Listed> {
+            let accounts = self.accounts.get(parent).into_iter().flatten();
+            accounts
+                .map(|(id, active)| Listed {
+                    id: id.to_string(),
+                    active: *active,
+                })
+                .collect()
+        }
+    }
+
+    impl Organization for Memory {
+        async fn management(&self) -> Result<Option<String>, SourceError> {
+            if self.denied {
+                return Err(SourceError::Call {
+                    operation: Op::DescribeOrganization,
+                    code: Some("AccessDeniedException".into()),
+                    failure: super::super::Failure::Service,
+                    message: "not a member of an organization's management account".into(),
+                });
+            }
+            Ok(self.management.map(str::to_string))
+        }
+
+        async fn accounts(&self) -> Result<Vec<Listed>, SourceError> {
+            Ok(self.accounts.keys().flat_map(|p| self.under(p)).collect())
+        }
+
+        async fn accounts_under(&self, parent: &str) -> Result<Vec<Listed>, SourceError> {
+            Ok(self.under(parent))
+        }
+
+        async fn units_under(&self, parent: &str) -> Result<Vec<String>, SourceError> {
+            let units = self.units.get(parent).into_iter().flatten();
+            Ok(units.map(|u| u.to_string()).collect())
+        }
+    }
+
+    fn org() -> Memory {
+        Memory {
+            management: Some("111111111111"),
+            units: BTreeMap::from([("r-root", vec!["ou-a"]), ("ou-a", vec!["ou-a1"])]),
+            accounts: BTreeMap::from([
+                (
+                    "r-root",
+                    vec![("111111111111", true), ("999999999999", false)],
+                ),
+                ("ou-a", vec![("222222222222", true)]),
+                (
+                    "ou-a1",
+                    vec![("333333333333", true), ("444444444444", true)],
+                ),
+            ]),
+            denied: false,
+        }
+    }
+
+    fn ids(members: &[Member]) -> Vec<&str> {
+        members.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn every_active_account_once_with_the_management_account_marked() {
+        let members = members(&org(), &OrgOptions::default()).await.unwrap();
+        assert_eq!(
+            ids(&members),
+            [
+                "111111111111",
+                "222222222222",
+                "333333333333",
+                "444444444444"
+            ],
+            "the suspended account is left out"
+        );
+        assert!(members[0].management && !members[1].management);
+    }
+
+    #[tokio::test]
+    async fn a_unit_counts_its_child_units_and_accounts_filter_the_rest() {
+        let opts = OrgOptions {
+            units: vec!["ou-a".into()],
+            ..OrgOptions::default()
+        };
+        let under = members(&org(), &opts).await.unwrap();
+        assert_eq!(
+            ids(&under),
+            ["222222222222", "333333333333", "444444444444"]
+        );
+        let opts = OrgOptions {
+            units: vec!["ou-a".into(), "ou-a1".into()],
+            skip_accounts: vec!["444444444444".into()],
+            ..OrgOptions::default()
+        };
+        let filtered = members(&org(), &opts).await.unwrap();
+        assert_eq!(
+            ids(&filtered),
+            ["222222222222", "333333333333"],
+            "a unit named twice counts once"
+        );
+        let opts = OrgOptions {
+            accounts: vec!["333333333333".into()],
+            ..OrgOptions::default()
+        };
+        assert_eq!(
+            ids(&members(&org(), &opts).await.unwrap()),
+            ["333333333333"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_organization_is_an_error_that_says_denied() {
+        let refused = Memory {
+            denied: true,
+            ..org()
+        };
+        let e = members(&refused, &OrgOptions::default()).await.unwrap_err();
+        assert!(e.is_denied(), "{e}");
     }
 }
