@@ -5,7 +5,8 @@
 -- jobs with an instance type or region without a price have none and come after the priced ones,
 -- by instance-hours; ties go by ARN. The jobs are ranked from the cost view's rows, which the
 -- usage indexes hold in full (a job of one instance type is one row, only heterogeneous
--- clusters' groups are summed per job); only the jobs listed are then read in full.
+-- clusters' groups are summed per job); only the jobs listed are then read in full (CROSS JOIN:
+-- from the listed jobs to their rows, never the other way round, which SQLite chose at times).
 WITH single AS (
     -- Jobs of one instance type: a row each, the costliest first.
     SELECT training_job_arn, billable_instance_seconds AS seconds,
@@ -47,7 +48,7 @@ SELECT
     round(min(t.seconds) / 3600.0, 3) AS instance_hours,
     round(min(t.usd), 2) AS estimated_usd
 FROM top t
-JOIN sagemaker_training_job_instance_usage u
+CROSS JOIN sagemaker_training_job_instance_usage u
     ON u.training_job_arn = t.training_job_arn AND u.billable_instance_seconds > 0
 GROUP BY t.training_job_arn
 ORDER BY min(t.usd) DESC NULLS LAST, min(t.seconds) DESC, t.training_job_arn

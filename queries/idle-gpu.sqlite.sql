@@ -11,7 +11,8 @@
 -- Jobs with no figures (not read yet, no data, unknown size) are in gpu-utilization's
 -- unmeasured_gpu_hours, never here.
 -- Ranked from the cost view's rows, which carry their job's utilization (migration 15), in
--- the order of the usage indexes; only the jobs listed are then read in full. Ties go by ARN.
+-- the order of the usage indexes; only the jobs listed are then read in full (CROSS JOIN: from
+-- the listed jobs to their rows, never the other way round, which SQLite chose at times). Ties go by ARN.
 WITH single AS (
     -- Jobs of one instance type: a row each, the most idle dollars first.
     SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
@@ -66,7 +67,7 @@ SELECT
     round(min(t.compute_usd), 2) AS compute_usd,
     round(min(t.idle_usd), 2) AS idle_gpu_usd
 FROM top t
-JOIN sagemaker_training_job_instance_usage u
+CROSS JOIN sagemaker_training_job_instance_usage u
     ON u.training_job_arn = t.training_job_arn AND u.billable_instance_seconds > 0
 JOIN instance_type_size z ON z.instance_type = u.instance_type AND z.gpus > 0
 JOIN sagemaker_training_job_utilization v ON v.training_job_arn = t.training_job_arn

@@ -13,15 +13,13 @@ SELECT
     END AS failure_reason,
     sum(CASE WHEN u.seq <= 1 THEN 1 ELSE 0 END) AS jobs,
     round(sum(u.billable_instance_seconds) / 3600.0, 3) AS instance_hours,
-    CASE WHEN count(u.compute) = count(*) THEN round(sum(u.compute), 2) END AS estimated_usd
-FROM (
-    SELECT u.*,
-           CASE WHEN u.billable_instance_seconds = 0 THEN 0.0
-                ELSE u.billable_instance_seconds / 3600.0 * r.usd_per_hour
-           END AS compute
-    FROM sagemaker_training_job_instance_usage u
-    LEFT JOIN instance_rate r ON r.instance_type = u.instance_type AND r.region = u.region
-) u
+    -- The cost report's compute_usd per row: 0 without billable seconds, else seconds × rate.
+    CASE WHEN count(CASE WHEN u.billable_instance_seconds = 0 THEN 0 ELSE r.usd_per_hour END) = count(*)
+        THEN round(sum(CASE WHEN u.billable_instance_seconds = 0 THEN 0.0
+                            ELSE u.billable_instance_seconds / 3600.0 * r.usd_per_hour END), 2)
+    END AS estimated_usd
+FROM sagemaker_training_job_instance_usage u
+LEFT JOIN instance_rate r ON r.instance_type = u.instance_type AND r.region = u.region
 WHERE u.training_job_status IN ('Failed', 'Stopped') AND +u.month >= :from_month
 GROUP BY 1, 2
 ORDER BY estimated_usd DESC NULLS LAST, instance_hours DESC, jobs DESC, 2
