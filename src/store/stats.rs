@@ -26,31 +26,36 @@ use crate::sql;
 
 /// The tables of this schema autovacuum would vacuum or analyze next, as the server itself
 /// decides (Postgres 13 and later: inserted rows count since then), a table's own settings
-/// (`ALTER TABLE ... SET (autovacuum_...)`) first.
+/// (`ALTER TABLE ... SET (autovacuum_...)`) before the server's.
 const STALE_TABLES: &str = "SELECT relname, needs_vacuum, needs_analyze FROM (
     SELECT s.relname::text AS relname,
-        s.n_dead_tup > pg_temp.setting(c.reloptions, 'autovacuum_vacuum_threshold')
-                + pg_temp.setting(c.reloptions, 'autovacuum_vacuum_scale_factor') * greatest(c.reltuples, 0)
-            OR s.n_ins_since_vacuum > pg_temp.setting(c.reloptions, 'autovacuum_vacuum_insert_threshold')
-                + pg_temp.setting(c.reloptions, 'autovacuum_vacuum_insert_scale_factor') * greatest(c.reltuples, 0)
+        s.n_dead_tup > o.vacuum_threshold + o.vacuum_scale * greatest(c.reltuples, 0)
+            OR s.n_ins_since_vacuum > o.insert_threshold + o.insert_scale * greatest(c.reltuples, 0)
             AS needs_vacuum,
-        s.n_mod_since_analyze > pg_temp.setting(c.reloptions, 'autovacuum_analyze_threshold')
-                + pg_temp.setting(c.reloptions, 'autovacuum_analyze_scale_factor') * greatest(c.reltuples, 0)
+        s.n_mod_since_analyze > o.analyze_threshold + o.analyze_scale * greatest(c.reltuples, 0)
             AS needs_analyze
-    FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    FROM pg_stat_user_tables s
+    JOIN pg_class c ON c.oid = s.relid
+    CROSS JOIN LATERAL (
+        SELECT
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_vacuum_threshold'),
+                current_setting('autovacuum_vacuum_threshold'))::float8 AS vacuum_threshold,
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_vacuum_scale_factor'),
+                current_setting('autovacuum_vacuum_scale_factor'))::float8 AS vacuum_scale,
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_vacuum_insert_threshold'),
+                current_setting('autovacuum_vacuum_insert_threshold'))::float8 AS insert_threshold,
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_vacuum_insert_scale_factor'),
+                current_setting('autovacuum_vacuum_insert_scale_factor'))::float8 AS insert_scale,
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_analyze_threshold'),
+                current_setting('autovacuum_analyze_threshold'))::float8 AS analyze_threshold,
+            coalesce(max(option_value) FILTER (WHERE option_name = 'autovacuum_analyze_scale_factor'),
+                current_setting('autovacuum_analyze_scale_factor'))::float8 AS analyze_scale
+        FROM pg_options_to_table(c.reloptions)
+    ) o
     WHERE s.schemaname = current_schema()
 ) t
 WHERE needs_vacuum OR needs_analyze
 ORDER BY relname";
-
-/// `setting(reloptions, name)`: the table's own value of an autovacuum setting, else the
-/// server's. A function of the session (`pg_temp`): the store's schema gains nothing.
-const SETTING: &str = "CREATE FUNCTION pg_temp.setting(options text[], name text) RETURNS float8
-    LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
-        (SELECT o.option_value::float8 FROM pg_options_to_table(options) o WHERE o.option_name = name),
-        current_setting(name)::float8)
-$$";
 
 impl Store {
     /// Closes the store, then (Postgres) vacuums and analyzes the tables the writes changed
@@ -85,7 +90,6 @@ async fn settle_stale(
     options: &sqlx::postgres::PgConnectOptions,
 ) -> Result<Vec<String>, StoreError> {
     let mut conn = options.connect().await?;
-    sqlx::query(SETTING).execute(&mut conn).await?;
     let tables: Vec<(String, bool, bool)> =
         sqlx::query_as(STALE_TABLES).fetch_all(&mut conn).await?;
     for (table, vacuum, analyze) in &tables {
