@@ -302,7 +302,6 @@ pub(super) fn section(id: &str, title: &str, t: &Table) -> Markup {
 
 /// `columns` of a canned query's rows, with numbers right-aligned and formatted.
 pub(super) fn table(t: &Table, columns: &[&str]) -> Markup {
-    let shown: Vec<&str> = columns.to_vec();
     let numeric = |c: &str| {
         c.ends_with("hours")
             || c.ends_with("usd")
@@ -313,12 +312,12 @@ pub(super) fn table(t: &Table, columns: &[&str]) -> Markup {
     };
     html! {
         table {
-            thead { tr { @for c in &shown {
+            thead { tr { @for c in columns {
                 @if numeric(c) { th.n { (c.replace('_', " ")) } } @else { th { (c.replace('_', " ")) } }
             } } }
             tbody {
                 @for r in t.rows() {
-                    tr { @for c in &shown {
+                    tr { @for c in columns {
                         @if c.ends_with("usd") { td.n { (usd(r.num(c))) } }
                         @else if numeric(c) {
                             td.n { (r.num(c).map_or_else(String::new, |v| number(v, if v.fract() == 0.0 { 0 } else { 2 }))) }
