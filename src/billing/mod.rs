@@ -290,12 +290,10 @@ mod tests {
                     lines: lines.clone(),
                     calls: 1,
                 }),
-                None => Err(SourceError::Call {
-                    operation: crate::model::op::Op::GetCostAndUsage,
-                    code: Some("AccessDeniedException".into()),
-                    failure: crate::source::Failure::Service,
-                    message: "not authorized to perform ce:GetCostAndUsage".into(),
-                }),
+                None => Err(SourceError::refused(
+                    crate::model::op::Op::GetCostAndUsage,
+                    "AccessDeniedException",
+                )),
             }
         }
     }

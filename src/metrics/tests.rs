@@ -110,12 +110,7 @@ impl CloudWatch for Memory {
                 .unwrap()
                 .push((request.period_seconds, request.queries.len()));
             if self.denied {
-                return Err(SourceError::Call {
-                    operation: Op::GetMetricData,
-                    code: Some("AccessDenied".into()),
-                    failure: crate::source::Failure::Service,
-                    message: "AccessDenied: not authorized".into(),
-                });
+                return Err(SourceError::refused(Op::GetMetricData, "AccessDenied"));
             }
             let skip: usize = request.token.and_then(|t| t.parse().ok()).unwrap_or(0);
             let size = if self.page == 0 {

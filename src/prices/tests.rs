@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::*;
 use crate::model::op::Op;
-use crate::source::Failure;
 use crate::source::pricing::RegionProducts;
 use crate::store::StoreOptions;
 
@@ -35,12 +34,10 @@ impl Products for Memory {
                 products: products.clone(),
                 calls: 2,
             }),
-            Some(Answer::Denied) => Err(SourceError::Call {
-                operation: Op::GetProducts,
-                code: Some("AccessDeniedException".into()),
-                failure: Failure::Service,
-                message: "not authorized to perform pricing:GetProducts".into(),
-            }),
+            Some(Answer::Denied) => Err(SourceError::refused(
+                Op::GetProducts,
+                "AccessDeniedException",
+            )),
             None => Ok(RegionProducts::default()),
         }
     }

@@ -123,3 +123,17 @@ impl SourceError {
             if lists.iter().any(|codes| codes.contains(&code.as_str())))
     }
 }
+
+#[cfg(test)]
+impl SourceError {
+    /// What a service answers a call the credentials may not make, with this error code: the
+    /// refusal the in-process fakes of every service give.
+    pub fn refused(operation: Op, code: &str) -> SourceError {
+        SourceError::Call {
+            operation,
+            code: Some(code.into()),
+            failure: Failure::Service,
+            message: format!("not authorized to perform {operation}"),
+        }
+    }
+}

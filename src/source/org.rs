@@ -208,12 +208,10 @@ mod tests {
     impl Organization for Memory {
         async fn management(&self) -> Result<Option<String>, SourceError> {
             if self.denied {
-                return Err(SourceError::Call {
-                    operation: Op::DescribeOrganization,
-                    code: Some("AccessDeniedException".into()),
-                    failure: super::super::Failure::Service,
-                    message: "not a member of an organization's management account".into(),
-                });
+                return Err(SourceError::refused(
+                    Op::DescribeOrganization,
+                    "AccessDeniedException",
+                ));
             }
             Ok(self.management.map(str::to_string))
         }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::{Progress, ScopeReport, SyncOptions, sync_scope_with};
 use crate::flatten::{Flattener, Redactor};
 use crate::model::op::Op;
+use crate::source::api::CallCounts;
 use crate::source::api::{Answer, Request, SageMaker};
 use crate::source::{Api, Scope, SourceError};
 use crate::store::read::Out;
@@ -118,12 +119,7 @@ impl Memory {
             }
             Request::Search { token, created_by } => {
                 if self.search_denied {
-                    return Err(SourceError::Call {
-                        operation: Op::Search,
-                        code: Some("AccessDeniedException".into()),
-                        failure: crate::source::Failure::Service,
-                        message: "not authorized to perform: sagemaker:Search".into(),
-                    });
+                    return Err(SourceError::refused(Op::Search, "AccessDeniedException"));
                 }
                 let items = self
                     .newest_first(created_by)
@@ -174,7 +170,11 @@ fn options() -> SyncOptions {
 }
 
 /// One sync of the scope, as `sagesync sync` runs it, and the calls it made by operation.
-async fn sync(store: &Store, memory: &Arc<Memory>, opts: &SyncOptions) -> (ScopeReport, Calls) {
+async fn sync(
+    store: &Store,
+    memory: &Arc<Memory>,
+    opts: &SyncOptions,
+) -> (ScopeReport, CallCounts) {
     // A sync skips a scope completed after it started (another worker's); runs a user makes one
     // after the other start at least a millisecond (the stored resolution) after the last ended.
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -188,24 +188,8 @@ async fn sync(store: &Store, memory: &Arc<Memory>, opts: &SyncOptions) -> (Scope
     let scope = Scope::for_test("test", REGION);
     let report = sync_scope_with(store, &scope, &api, &flattener, opts).await;
     assert_eq!(report.error, None);
-    let calls = Calls(
-        report
-            .calls
-            .0
-            .iter()
-            .map(|(op, n)| (op.name(), *n))
-            .collect(),
-    );
+    let calls = report.calls;
     (report, calls)
-}
-
-#[derive(Debug)]
-struct Calls(BTreeMap<&'static str, u64>);
-
-impl Calls {
-    fn of(&self, operation: &str) -> u64 {
-        self.0.get(operation).copied().unwrap_or(0)
-    }
 }
 
 /// (name, described, deleted, team tag) of every stored job, by name.
@@ -256,9 +240,9 @@ async fn a_first_sync_stores_every_job_from_search_then_describes_each_with_its_
     assert!(rows.iter().all(|r| r.1), "every row described: {rows:?}");
     assert_eq!(rows[3].3.as_deref(), Some("t3"), "tags from Search");
     // 5 jobs in pages of 2: 3 Search pages; one describe per job; no ListTags.
-    assert_eq!(calls.of("Search"), 3, "{calls:?}");
-    assert_eq!(calls.of("DescribeTrainingJob"), 5, "{calls:?}");
-    assert_eq!(calls.of("ListTags"), 0, "{calls:?}");
+    assert_eq!(calls.of(Op::Search), 3, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 5, "{calls:?}");
+    assert_eq!(calls.of(Op::ListTags), 0, "{calls:?}");
     assert_eq!(report.failed, 0);
 }
 
@@ -270,12 +254,12 @@ async fn a_budget_describes_the_newest_rows_first_and_the_next_sync_the_rest() {
         ..options()
     };
     let (_, calls) = sync(&store, &memory, &opts).await;
-    assert_eq!(calls.of("DescribeTrainingJob"), 2, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 2, "{calls:?}");
     let rows = stored(&store).await;
     assert_eq!(rows.len(), 5, "every job stored from Search at once");
     assert_eq!(names(&rows, |r| r.1), ["job-03", "job-04"], "the newest");
     let (_, calls) = sync(&store, &memory, &opts).await;
-    assert_eq!(calls.of("DescribeTrainingJob"), 2, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 2, "{calls:?}");
     assert_eq!(
         names(&stored(&store).await, |r| r.1),
         ["job-01", "job-02", "job-03", "job-04"]
@@ -293,13 +277,16 @@ async fn a_later_sync_describes_only_new_and_changed_jobs() {
     // Listed newest first in pages of 2 until a page reaches an hour before the newest job the
     // last sync saw: jobs 5 to 2.
     assert_eq!(report.listed, 4);
-    assert_eq!(calls.of("DescribeTrainingJob"), 2, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 2, "{calls:?}");
     assert_eq!(report.skipped, 2, "the unchanged jobs listed");
     let rows = stored(&store).await;
     assert_eq!(rows.len(), 6);
     assert_eq!(rows[5].3.as_deref(), Some("t5"), "the new job's tags");
     // Tags for the two: whichever costs fewer calls, Search pages or ListTags.
-    assert!(calls.of("Search") + calls.of("ListTags") <= 2, "{calls:?}");
+    assert!(
+        calls.of(Op::Search) + calls.of(Op::ListTags) <= 2,
+        "{calls:?}"
+    );
     // --full walks the whole listing: the old job's change too.
     let full = SyncOptions {
         full: Some(Missing::Mark),
@@ -307,7 +294,7 @@ async fn a_later_sync_describes_only_new_and_changed_jobs() {
     };
     let (report, calls) = sync(&store, &memory, &full).await;
     assert_eq!(report.listed, 6);
-    assert_eq!(calls.of("DescribeTrainingJob"), 1, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 1, "{calls:?}");
 }
 
 #[tokio::test]
@@ -317,11 +304,11 @@ async fn a_job_still_in_progress_is_described_again_until_it_ends() {
     sync(&store, &memory, &options()).await;
     // Older than the listing reaches, yet it can still change: described by name.
     let (_, calls) = sync(&store, &memory, &options()).await;
-    assert_eq!(calls.of("DescribeTrainingJob"), 1, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 1, "{calls:?}");
     memory.put(0, "Completed", 1);
     sync(&store, &memory, &options()).await;
     let (_, calls) = sync(&store, &memory, &options()).await;
-    assert_eq!(calls.of("DescribeTrainingJob"), 0, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 0, "{calls:?}");
 }
 
 #[tokio::test]
@@ -357,8 +344,8 @@ async fn without_search_every_job_is_described_with_list_tags() {
     );
     let (report, calls) = sync(&store, &memory, &options()).await;
     assert_eq!(report.failed, 0);
-    assert_eq!(calls.of("DescribeTrainingJob"), 3, "{calls:?}");
-    assert_eq!(calls.of("ListTags"), 3, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 3, "{calls:?}");
+    assert_eq!(calls.of(Op::ListTags), 3, "{calls:?}");
     let rows = stored(&store).await;
     assert!(rows.iter().all(|r| r.1 && r.3.is_some()), "{rows:?}");
 }
@@ -373,7 +360,7 @@ async fn a_describe_that_ran_out_of_retries_is_made_once_more_at_the_end() {
     }
     let (report, calls) = sync(&store, &memory, &options()).await;
     // job-01 answers the second time; job-03 fails twice and is named as failed.
-    assert_eq!(calls.of("DescribeTrainingJob"), 7, "{calls:?}");
+    assert_eq!(calls.of(Op::DescribeTrainingJob), 7, "{calls:?}");
     assert_eq!(report.failed, 1);
     let rows = stored(&store).await;
     assert_eq!(
