@@ -102,4 +102,14 @@ mod tests {
         assert_eq!(Op::from_name("Describe"), None);
         assert!(Op::SAGEMAKER.iter().all(|op| op.known_quota().is_some()));
     }
+
+    /// The SageMaker operations are the first four: their counts and paces are arrays of four
+    /// indexed by `op as usize` (`source::api::Calls`, `source::sdk::Rates`).
+    #[test]
+    fn the_sagemaker_operations_come_first() {
+        for (i, op) in Op::SAGEMAKER.into_iter().enumerate() {
+            assert_eq!(op as usize, i, "{op}");
+            assert_eq!(Op::ALL[i], op);
+        }
+    }
 }
