@@ -711,19 +711,25 @@ async fn a_reader_that_goes_away_ends_the_query_quietly() {
         loaded(&db);
         // Far more than a pipe holds, so the writes meet the closed pipe.
         let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT i FROM n";
-        let mut child = db
-            .cmd()
-            .args(["query", "--sql", sql, "--format", "csv"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{}: {err}", db.name());
-        assert!(err.is_empty(), "{}: {err}", db.name());
+        // The list, too (`sagesync query --list | head`): it was a panic.
+        for args in [
+            &["query", "--sql", sql, "--format", "csv"][..],
+            &["query", "--list"],
+        ] {
+            let mut child = db
+                .cmd()
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{} {args:?}: {err}", db.name());
+            assert!(err.is_empty(), "{} {args:?}: {err}", db.name());
+        }
     }
 }
 

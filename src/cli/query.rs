@@ -1,6 +1,6 @@
 //! `sagesync query`: a canned query or SQL of the user's own, printed as a table, CSV or JSON.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -34,9 +34,12 @@ pub struct QueryArgs {
 
 pub async fn run(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
     if args.list {
-        print!("{}", query::list());
-        print!("{}", price_note(opts).await);
-        return Ok(Outcome::Complete);
+        let text = format!("{}{}", query::list(), price_note(opts).await);
+        let mut out = std::io::stdout().lock();
+        return finished(
+            out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+            "the list",
+        );
     }
     let params = query::parse_params(&args.params)?;
     // Unknown reports are refused before touching the database.
@@ -61,11 +64,16 @@ pub async fn run(opts: &StoreOptions, args: QueryArgs) -> Result<Outcome> {
     };
     store.close().await;
     result?;
-    match printer.finish() {
-        // The reader went away (`| head`): what it wanted was printed. Quiet, like ripgrep.
+    finished(printer.finish(), "the result")
+}
+
+/// How a write to stdout ended. A reader that went away (`| head`) got what it wanted: quiet,
+/// like ripgrep.
+fn finished(written: std::io::Result<()>, what: &str) -> Result<Outcome> {
+    match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Complete),
         other => {
-            other.context("cannot write the result")?;
+            other.with_context(|| format!("cannot write {what}"))?;
             Ok(Outcome::Complete)
         }
     }
