@@ -1,21 +1,17 @@
 -- description: Spend by month and by the value of one tag, in hours and dollars as in the cost report; untagged jobs form their own group
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
--- cost report.
+-- cost report; a job counts once, a heterogeneous cluster's instance types together.
 -- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
 -- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (
-    SELECT month, tags->>:tag_key AS tag_value, instance_type, region, count(*) AS jobs,
+    -- One pass over the usage rows. A job counts once: in the group of its row with seq 0 (one
+    -- instance type) or 1 (a heterogeneous cluster's first group).
+    SELECT month, tags->>:tag_key AS tag_value, instance_type, region,
+           count(*) FILTER (WHERE seq <= 1) AS jobs,
            sum(billable_instance_seconds) AS seconds, sum(warm_pool_instance_seconds) AS warm_seconds,
            sum(storage_gb_seconds) AS gb_seconds
     FROM sagemaker_training_job_instance_usage
-    WHERE seq = 0
-    GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT month, tags->>:tag_key, instance_type, region, count(DISTINCT training_job_arn),
-           sum(billable_instance_seconds), sum(warm_pool_instance_seconds), sum(storage_gb_seconds)
-    FROM sagemaker_training_job_instance_usage
-    WHERE seq > 0
     GROUP BY 1, 2, 3, 4
 ),
 rated AS (

@@ -1,7 +1,7 @@
 -- description: Spend by month and by the value of one tag, in hours and dollars as in the cost report; untagged jobs form their own group
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
--- cost report. (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
+-- cost report; a job counts once, a heterogeneous cluster's instance types together. (Tag keys cannot hold a double quote, so the quoted path names any key exactly.)
 -- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
 -- page's charts draw it, with unpriced_instance_hours beside.
 WITH sets AS (
@@ -21,9 +21,9 @@ usage AS (
     FROM sets
     GROUP BY 1, 2, 3, 4
     UNION ALL
-    -- Heterogeneous clusters: a job with two groups of one type counts once.
+    -- Heterogeneous clusters: a job counts once, in the group of its first (seq 1).
     SELECT month, json_extract(tags, '$."' || :tag_key || '"'), instance_type, region,
-           count(DISTINCT training_job_arn), sum(billable_instance_seconds),
+           sum(seq = 1), sum(billable_instance_seconds),
            sum(warm_pool_instance_seconds), sum(storage_gb_seconds)
     FROM sagemaker_training_job_instance_usage
     WHERE seq > 0

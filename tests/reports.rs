@@ -245,13 +245,17 @@ async fn cost_by_tag_groups_untagged_jobs_apart() {
             find(&rows, &[("month", "2024-03"), ("tag_value", "growth")])["billable_instance_seconds"],
             864
         );
+        // hetero-llm alone, a cluster of two instance types: one job.
         let research = find(&rows, &[("month", "2024-03"), ("tag_value", "research")]);
         assert_eq!(
             (
+                research["jobs"].as_i64(),
                 research["billable_instance_seconds"].as_i64(),
                 research["instance_hours"].as_f64()
             ),
-            (Some(86400), Some(24.0))
+            (Some(1), Some(86400), Some(24.0)),
+            "{}",
+            db.name()
         );
         assert_eq!(
             find(&rows, &[("month", "2024-04"), ("tag_value", "(untagged)")])["jobs"],
@@ -855,6 +859,7 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
     for db in backends() {
         loaded(&db);
         let want = query(&db, &["cost"]);
+        let posture = query(&db, &["security-posture"]);
         let backend = db.name().to_lowercase();
         let view = std::fs::read_to_string(format!(
             "migrations/{backend}/20261122000002_instance_usage_and_prices.sql"
@@ -869,10 +874,11 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         if backend == "sqlite" {
             sql.push_str(
                 "CREATE INDEX sagemaker_training_job_usage ON sagemaker_training_job (region); \
-                 CREATE INDEX sagemaker_training_job_instance_groups ON sagemaker_training_job (region);",
+                 CREATE INDEX sagemaker_training_job_instance_groups ON sagemaker_training_job (region); \
+                 CREATE INDEX sagemaker_training_job_posture_by_month ON sagemaker_training_job (region);",
             );
         }
-        // The usage columns of migrations 15 and 16 go with the table: they run again too.
+        // The usage columns of migrations 15, 16 and 18 go with the table: they run again too.
         sql.push_str(if backend == "sqlite" {
             "DROP TRIGGER sagesync_gpu_share_on_insert; DROP TRIGGER sagesync_gpu_share_on_update; \
              DROP TRIGGER sagesync_gpu_share_on_delete; "
@@ -881,7 +887,7 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         });
         sql.push_str(
             "DELETE FROM _sqlx_migrations WHERE version IN \
-             (20261123000007, 20261204000015, 20261204000016)",
+             (20261123000007, 20261204000015, 20261204000016, 20261204000018)",
         );
         db.exec(&sql).await;
         // A reader does not upgrade: it says how to.
@@ -894,6 +900,7 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         );
         assert_eq!(db.run(&["migrate"]).status.code(), Some(0), "{}", db.name());
         assert_eq!(query(&db, &["cost"]), want, "{}", db.name());
+        assert_eq!(query(&db, &["security-posture"]), posture, "{}", db.name());
         assert_eq!(db.count("sagemaker_training_job_instance_usage").await, 11);
     }
 }

@@ -177,11 +177,11 @@ pub struct Data {
     /// Whether any price is stored: the page counts dollars, else instance-hours.
     pub priced: bool,
     pub cost: Table,
-    /// By month, account and region: jobs there are counted once each.
-    pub accounts: Table,
-    /// By the tag's value, when the page groups by a tag: month, tag_value, instance_hours,
-    /// estimated_usd (else the page groups by `accounts`).
-    pub by_group: Option<Table>,
+    /// What the monthly chart groups by: month and account and region (cost-by-account), or
+    /// month and the tag's value (cost-by-tag), when the page groups by a tag. A job counts once
+    /// in either, so its jobs are the headline's.
+    pub groups: Table,
+    /// The column of `groups` a group is named by: account_id or tag_value.
     pub group_column: &'static str,
     pub costliest: Table,
     pub waste: Table,
@@ -194,13 +194,6 @@ pub struct Data {
     pub idle: Table,
     /// The oldest last completed sync among the scopes, if any scope was synced.
     pub oldest_sync: Option<String>,
-}
-
-impl Data {
-    /// What the monthly chart groups by: the tag's values, or the accounts.
-    pub fn groups(&self) -> &Table {
-        self.by_group.as_ref().unwrap_or(&self.accounts)
-    }
 }
 
 /// Runs canned query `name` and checks it has the columns the page reads of it.
@@ -249,33 +242,21 @@ pub async fn gather(
     let from_month = window.from.as_str();
     let from = [("from_month", from_month)];
     let tag = tag_key.map(|key| [("tag_key", key)]);
-    let by_tag = async {
-        match &tag {
-            Some(params) => report(store, "cost-by-tag", params, read::BY_TAG)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
+    let (groups, group_column) = match &tag {
+        Some(params) => (
+            report(store, "cost-by-tag", params, read::BY_TAG),
+            "tag_value",
+        ),
+        None => (
+            report(store, "cost-by-account", &[], read::BY_ACCOUNT),
+            "account_id",
+        ),
     };
     let idle = [("from_month", from_month), ("limit", "10")];
     let priced = async { Ok(store.price_sources().await?.iter().any(|s| s.prices > 0)) };
-    let (
-        cost,
-        accounts,
-        by_tag,
-        costliest,
-        waste,
-        spot,
-        running,
-        posture,
-        oldest,
-        gpu,
-        idle,
-        priced,
-    ) = tokio::try_join!(
+    let (cost, groups, costliest, waste, spot, running, posture, oldest, gpu, idle, priced) = tokio::try_join!(
         report(store, "cost", &[], read::COST),
-        report(store, "cost-by-account", &[], read::BY_ACCOUNT),
-        by_tag,
+        groups,
         report(store, "costliest-jobs", &from, read::COSTLIEST),
         report(store, "waste", &from, read::WASTE),
         report(store, "spot-savings", &[], read::SPOT),
@@ -286,18 +267,12 @@ pub async fn gather(
         report(store, "idle-gpu", &idle, read::IDLE),
         priced,
     )?;
-    let accounts = since(accounts, "month", from_month);
     let cost = since(cost, "month", from_month);
-    let (by_group, group_column) = match by_tag {
-        Some(t) => (Some(since(t, "month", from_month)), "tag_value"),
-        None => (None, "account_id"),
-    };
     Ok(Data {
         priced,
         gpu: since(gpu, "month", from_month),
         idle,
-        by_group,
-        accounts,
+        groups: since(groups, "month", from_month),
         group_column,
         costliest,
         waste,

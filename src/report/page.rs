@@ -93,7 +93,7 @@ fn headline(data: &Data) -> Markup {
     let unpriced: f64 = rows()
         .filter_map(|r| r.num("unpriced_instance_hours"))
         .sum();
-    let jobs: f64 = data.accounts.rows().filter_map(|r| r.num("jobs")).sum();
+    let jobs: f64 = data.groups.rows().filter_map(|r| r.num("jobs")).sum();
     let failed: f64 = data
         .waste
         .rows()
@@ -125,7 +125,7 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
     let group = data.group_column;
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
     let mut cells: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for r in data.groups().rows() {
+    for r in data.groups.rows() {
         let v = value(data, r.num("instance_hours"), r.num("priced_usd"));
         *totals.entry(r.text(group)).or_default() += v;
         *cells.entry((r.text("month"), r.text(group))).or_default() += v;
@@ -190,7 +190,7 @@ fn monthly(data: &Data, opts: &PageOptions) -> Markup {
             h2 { (title) }
             div class="pair" {
                 (chart::stacked(&title, unit, &series, &bars))
-                (table(data.groups(), &money(data, &["month", group, "jobs", "instance_hours"])))
+                (table(&data.groups, &money(data, &["month", group, "jobs", "instance_hours"])))
             }
         }
     }

@@ -93,6 +93,10 @@ fn source_columns(child: Child) -> Vec<&'static str> {
                 "billable_time_in_seconds",
                 "resource_config",
                 "warm_pool_status",
+                "enable_network_isolation",
+                "enable_inter_container_traffic_encryption",
+                "vpc_config",
+                "output_data_config",
             ]);
             columns
         }
@@ -110,6 +114,69 @@ fn gpu_share(job: &'static str) -> Sql {
         job,
         ")"
     ]
+}
+
+/// The five security controls security-posture counts and security-findings lists, as the usage
+/// rows carry them (true: the job has it), of the job row being derived (`c` on Postgres, `NEW`
+/// in a SQLite trigger): the one statement of that rule. Migration 18 wrote it out once more, to
+/// fill the rows stored before it.
+fn controls(backend: Backend) -> [(&'static str, &'static str); 5] {
+    match backend {
+        Backend::Postgres => [
+            (
+                "has_network_isolation",
+                "coalesce(c.enable_network_isolation, false)",
+            ),
+            (
+                "has_inter_container_encryption",
+                "coalesce(c.enable_inter_container_traffic_encryption, false)",
+            ),
+            (
+                "has_vpc",
+                "CASE WHEN jsonb_typeof(c.vpc_config->'Subnets') = 'array' \
+                 THEN jsonb_array_length(c.vpc_config->'Subnets') > 0 ELSE false END",
+            ),
+            (
+                "has_volume_kms_key",
+                "coalesce(c.resource_config->>'VolumeKmsKeyId', '') <> ''",
+            ),
+            (
+                "has_output_kms_key",
+                "coalesce(c.output_data_config->>'KmsKeyId', '') <> ''",
+            ),
+        ],
+        Backend::Sqlite => [
+            (
+                "has_network_isolation",
+                "coalesce(NEW.enable_network_isolation, 0) <> 0",
+            ),
+            (
+                "has_inter_container_encryption",
+                "coalesce(NEW.enable_inter_container_traffic_encryption, 0) <> 0",
+            ),
+            (
+                "has_vpc",
+                "coalesce(json_array_length(NEW.vpc_config, '$.Subnets'), 0) > 0",
+            ),
+            (
+                "has_volume_kms_key",
+                "coalesce(json_extract(NEW.resource_config, '$.VolumeKmsKeyId'), '') <> ''",
+            ),
+            (
+                "has_output_kms_key",
+                "coalesce(json_extract(NEW.output_data_config, '$.KmsKeyId'), '') <> ''",
+            ),
+        ],
+    }
+}
+
+/// The usage table's control columns, and their values for the job row, as [`controls`] says.
+fn control_columns(backend: Backend) -> (Sql, Sql) {
+    let controls = controls(backend);
+    (
+        Sql::join(controls.map(|(column, _)| column), ", "),
+        Sql::join(controls.map(|(_, value)| value), ", "),
+    )
 }
 
 fn sources(child: Child) -> Sql {
@@ -195,6 +262,7 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
     let common = Sql::join(USAGE_COMMON, ", ");
     let warm = pg_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
     let volume = pg_number("resource_config", "VolumeSizeInGB");
+    let (control_names, control_values) = control_columns(Backend::Postgres);
     match child {
         Child::Kv => sql![
             c,
@@ -220,8 +288,9 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
             formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
             &common,
             ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
-             seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct) \
-             SELECT c._key, ",
+             seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct, ",
+            control_names,
+            ") SELECT c._key, ",
             &common,
             ", g.e->>'InstanceGroupName', g.e->>'InstanceType', (g.e->>'InstanceCount')::bigint, \
              coalesce(billable_time_in_seconds, 0) * coalesce((g.e->>'InstanceCount')::bigint, 0), \
@@ -234,6 +303,8 @@ pub fn insert(child: Child, n: usize, by_run: bool) -> Sql {
             volume,
             ", ",
             gpu_share("c._key"),
+            ", ",
+            control_values,
             " FROM c CROSS JOIN LATERAL jsonb_array_elements(CASE \
              WHEN jsonb_typeof(resource_config->'InstanceGroups') = 'array' \
              AND jsonb_array_length(resource_config->'InstanceGroups') > 0 \
@@ -347,12 +418,14 @@ fn sqlite_insert(child: Child) -> Sql {
             let warm = sqlite_number("warm_pool_status", "ResourceRetainedBillableTimeInSeconds");
             let volume = sqlite_number("resource_config", "VolumeSizeInGB");
             let count = "coalesce(json_extract(g.value, '$.InstanceCount'), 0)";
+            let (control_names, control_values) = control_columns(Backend::Sqlite);
             sql![
                 formatcp!("INSERT INTO {USAGE_TABLE} (training_job_arn, "),
                 common,
                 ", instance_group_name, instance_type, instance_count, billable_instance_seconds, \
-                 seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct) \
-                 SELECT NEW._key, ",
+                 seq, month, warm_pool_instance_seconds, storage_gb_seconds, gpu_utilization_pct, ",
+                control_names,
+                ") SELECT NEW._key, ",
                 new_common,
                 ", json_extract(g.value, '$.InstanceGroupName'), json_extract(g.value, '$.InstanceType'), \
                  json_extract(g.value, '$.InstanceCount'), \
@@ -370,6 +443,8 @@ fn sqlite_insert(child: Child) -> Sql {
                 volume,
                 ", ",
                 gpu_share("NEW._key"),
+                ", ",
+                control_values,
                 " FROM json_each(CASE WHEN ",
                 groups,
                 " THEN json_extract(NEW.resource_config, '$.InstanceGroups') \
