@@ -1,5 +1,5 @@
--- description: Spend by month, account and region, in hours and dollars as in the cost report
--- Instance-hours and dollars count as in the cost report; a heterogeneous cluster's job counts
+-- description: Spend by month, account and region, in hours and dollars as in the cost query
+-- Instance-hours and dollars count as in the cost query; a heterogeneous cluster's job counts
 -- once in jobs.
 -- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
 -- page's charts draw it, with unpriced_instance_hours beside.

@@ -1,7 +1,7 @@
--- description: Spend by month and by the value of one tag, in hours and dollars as in the cost report; untagged jobs form their own group
+-- description: Spend by month and by the value of one tag, in hours and dollars as in the cost query; untagged jobs form their own group
 -- param tag_key: the tag whose value groups the jobs, e.g. team
 -- Jobs without the tag are grouped as "(untagged)". Instance-hours and dollars count as in the
--- cost report; a job counts once, a heterogeneous cluster's instance types together.
+-- cost query; a job counts once, a heterogeneous cluster's instance types together.
 -- priced_usd is what has a price of the three (estimated_usd when nothing lacks one): the
 -- page's charts draw it, with unpriced_instance_hours beside.
 WITH usage AS (

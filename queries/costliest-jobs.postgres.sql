@@ -1,7 +1,7 @@
 -- description: The costliest jobs since a month: instance-hours and dollars per job, most first
 -- param from_month = 0000-00: the first month counted, YYYY-MM
 -- param limit = 20: how many jobs
--- Dollars as in the cost report (compute, warm pool and storage: sagemaker_training_job_cost);
+-- Dollars as in the cost query (compute, warm pool and storage: sagemaker_training_job_cost);
 -- jobs with an instance type or region without a price have none and come after the priced ones,
 -- by instance-hours; ties go by ARN. The jobs are ranked from the cost view's rows, which the
 -- usage indexes hold in full (a job of one instance type is one row, only heterogeneous

@@ -6,12 +6,12 @@
 -- used_gpu_hours        of the measured jobs' gpu_hours, the share their GPUs were busy
 -- utilization_pct       used_gpu_hours ÷ the measured jobs' gpu_hours
 -- idle_gpu_usd          the measured jobs' compute dollars × the share unused; empty when some of
---                       them have no price, as in the cost report
+--                       them have no price, as in the cost query
 -- unmeasured_gpu_hours  jobs with no utilization (not read yet, no data, a size unknown when read):
 --                       never counted as used nor as idle
 -- Heterogeneous clusters count each GPU group with its own type at the job's utilization.
 -- Read from the usage rows alone, which carry their job's utilization (migration 15), grouped in
--- index order; sizes and prices are joined per group, as in the cost report.
+-- index order; sizes and prices are joined per group, as in the cost query.
 WITH sets AS (
     -- By instance type (no tag_key): jobs of one instance type, then heterogeneous clusters' groups.
     SELECT month, instance_type, region, NULL AS tags, sum(billable_instance_seconds) AS seconds,

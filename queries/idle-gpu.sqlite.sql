@@ -6,7 +6,7 @@
 -- out of instances, gpu_hours and the dollars. gpu_utilization_pct is the job's (see the view
 -- sagemaker_training_job_utilization): the sum over hosts of their GPUUtilization ÷ its GPUs.
 -- gpu_hours      billable seconds × the type's GPUs (spot jobs' seconds carry their discount)
--- compute_usd    as in the cost report (sagemaker_training_job_cost); empty without a price
+-- compute_usd    as in the cost query (sagemaker_training_job_cost); empty without a price
 -- idle_gpu_usd   compute_usd × (1 − gpu_utilization_pct / 100)
 -- Jobs with no figures (not read yet, no data, unknown size) are in gpu-utilization's
 -- unmeasured_gpu_hours, never here.

@@ -4,7 +4,7 @@
 --                            training compute alone, not hosting, notebooks, processing or storage
 -- inventory_hours            the inventory's billable and warm-pool instance-hours, both billed
 --                            at the instance's Training rate
--- estimated_usd              those hours at the stored prices (as the cost report's compute_usd
+-- estimated_usd              those hours at the stored prices (as the cost query's compute_usd
 --                            plus warm_pool_usd), empty when unpriced
 -- coverage_pct               inventory_hours ÷ billed_hours × 100: below 100, the bill holds
 --                            training the inventory does not (an account, a region or a deleted

@@ -1,6 +1,6 @@
 -- description: Instance-hours and dollars spent on failed and stopped jobs since a month, by status and failure reason (its first line)
 -- param from_month = 0000-00: the first month counted, YYYY-MM
--- estimated_usd is the cost report's compute_usd over the group's rows: empty when one of them
+-- estimated_usd is the cost query's compute_usd over the group's rows: empty when one of them
 -- has billable seconds and no price.
 SELECT
     u.training_job_status,

