@@ -16,10 +16,10 @@ WITH single AS (
     ORDER BY usd DESC NULLS LAST, seconds DESC, training_job_arn
     LIMIT CAST(:limit AS integer)
 ),
-clusters AS MATERIALIZED (
+clusters AS (
     -- Heterogeneous clusters: their instance groups.
-    -- Materialized: read through the clusters index, then grouped (read in key order, the
-    -- whole table would be).
+    -- In job order, from the index sagemaker_training_job_instance_usage_cluster_jobs: grouped
+    -- as read, with no sort.
     SELECT training_job_arn, billable_instance_seconds AS seconds,
            compute_usd + warm_pool_usd AS usd, coalesce(storage_usd, 0) AS storage_usd
     FROM sagemaker_training_job_cost

@@ -26,10 +26,10 @@ WITH single AS (
     ORDER BY idle_usd DESC NULLS LAST, idle_gpu_seconds DESC, training_job_arn
     LIMIT CAST(:limit AS integer)
 ),
-clusters AS MATERIALIZED (
+clusters AS (
     -- Heterogeneous clusters: their GPU groups.
-    -- Materialized: read through the clusters index, then grouped (read in key order, the
-    -- whole table would be).
+    -- In job order, from the index sagemaker_training_job_instance_usage_cluster_jobs: grouped
+    -- as read, with no sort.
     SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
            c.gpu_utilization_pct AS pct, c.compute_usd
     FROM sagemaker_training_job_cost c

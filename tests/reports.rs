@@ -874,11 +874,10 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         if backend == "sqlite" {
             sql.push_str(
                 "CREATE INDEX sagemaker_training_job_usage ON sagemaker_training_job (region); \
-                 CREATE INDEX sagemaker_training_job_instance_groups ON sagemaker_training_job (region); \
-                 CREATE INDEX sagemaker_training_job_posture_by_month ON sagemaker_training_job (region);",
+                 CREATE INDEX sagemaker_training_job_instance_groups ON sagemaker_training_job (region);",
             );
         }
-        // The usage columns of migrations 15, 16 and 18 go with the table: they run again too.
+        // The usage columns of migrations 15 and 16 go with the table: they run again too.
         sql.push_str(if backend == "sqlite" {
             "DROP TRIGGER sagesync_gpu_share_on_insert; DROP TRIGGER sagesync_gpu_share_on_update; \
              DROP TRIGGER sagesync_gpu_share_on_delete; "
@@ -887,7 +886,7 @@ async fn upgrading_fills_the_usage_table_from_stored_jobs() {
         });
         sql.push_str(
             "DELETE FROM _sqlx_migrations WHERE version IN \
-             (20261123000007, 20261204000015, 20261204000016, 20261204000018)",
+             (20261123000007, 20261204000015, 20261204000016)",
         );
         db.exec(&sql).await;
         // A reader does not upgrade: it says how to.

@@ -344,14 +344,15 @@ fn canonical(v: Value) -> Value {
 }
 
 /// SQL that takes a database of this sagesync back to before migration 12 (prices, the bill, the
-/// warm-pool and storage quantities), for the tests of upgrades. Migration 17 (the rate views,
-/// over migration 12's tables) is undone too, and both run again.
+/// warm-pool and storage quantities), for the tests of upgrades. Migrations 17 (the rate views,
+/// over migration 12's tables) and 18 (indexes of those quantities) are undone too, and all three
+/// run again.
 pub fn before_migration_12(backend: Backend) -> String {
     let usage = "sagemaker_training_job_instance_usage";
     let mut sql = String::from(
         "DROP VIEW sagemaker_training_job_cost; DROP VIEW instance_rate; DROP VIEW storage_rate; \
          DROP TABLE sagesync_inventory_region; \
-         DELETE FROM _sqlx_migrations WHERE version = 20261204000017; \
+         DELETE FROM _sqlx_migrations WHERE version IN (20261204000017, 20261204000018); \
          DROP TABLE price_list_training; \
          DROP TABLE price_list_storage; DROP TABLE price_list_fetch; DROP TABLE billed_usage; \
          DROP INDEX sagemaker_training_job_instance_usage_accounts; ",
@@ -360,6 +361,9 @@ pub fn before_migration_12(backend: Backend) -> String {
         sql.push_str(&format!(
             "DROP INDEX sagemaker_training_job_instance_usage_sums; \
              DROP INDEX sagemaker_training_job_instance_usage_clusters; \
+             DROP INDEX sagemaker_training_job_instance_usage_cluster_jobs; \
+             DROP INDEX sagemaker_training_job_instance_usage_controls; \
+             CREATE INDEX sagemaker_training_job_posture_by_month ON sagemaker_training_job (region); \
              CREATE INDEX sagemaker_training_job_instance_usage_sums ON {usage} \
              (month, instance_type, region, tags, billable_instance_seconds) WHERE seq = 0; \
              DROP TRIGGER sagesync_children_on_insert; DROP TRIGGER sagesync_kv_on_update; \
@@ -371,6 +375,15 @@ pub fn before_migration_12(backend: Backend) -> String {
             "DROP TRIGGER sagesync_inventory_region ON {usage}; \
              DROP FUNCTION sagesync_inventory_region(); "
         ));
+    }
+    for control in [
+        "has_network_isolation",
+        "has_inter_container_encryption",
+        "has_vpc",
+        "has_volume_kms_key",
+        "has_output_kms_key",
+    ] {
+        sql.push_str(&format!("ALTER TABLE {usage} DROP COLUMN {control}; "));
     }
     sql.push_str(&format!(
         "ALTER TABLE {usage} DROP COLUMN warm_pool_instance_seconds; \
