@@ -345,8 +345,8 @@ fn canonical(v: Value) -> Value {
 
 /// SQL that takes a database of this sagesync back to before migration 12 (prices, the bill, the
 /// warm-pool and storage quantities), for the tests of upgrades. Migrations 17 (the rate views,
-/// over migration 12's tables) and 18 (indexes of those quantities) are undone too, and all three
-/// run again.
+/// over migration 12's tables) and 18 (the usage rows' controls, indexes over those quantities)
+/// are undone too, and all three run again.
 pub fn before_migration_12(backend: Backend) -> String {
     let usage = "sagemaker_training_job_instance_usage";
     let mut sql = String::from(
