@@ -47,7 +47,12 @@ pub async fn connect(url: &DbUrl, schema: &str) -> Result<PgPool, StoreError> {
     }
     admin.close().await.ok();
 
-    let options = base.options([("search_path", format!("\"{schema}\", public"))]);
+    let mut options = base.options([("search_path", format!("\"{schema}\", public"))]);
+    // A name of this process's own, so the settling after a write can tell when the pool's
+    // server processes have exited (store::stats); a name the URL gives is kept.
+    if options.get_application_name().is_none() {
+        options = options.application_name(&format!("sagesync {}", std::process::id()));
+    }
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(CONNECT_TIMEOUT)

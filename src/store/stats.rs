@@ -67,7 +67,8 @@ impl Store {
         };
         let options = pool.connect_options();
         // A server process publishes what its transactions changed up to a second late, and
-        // at once when it exits: the pool's connections close first, so the counts are whole.
+        // at once when it exits: the pool's connections close first, and the settling waits for
+        // their processes to be gone, so the counts are whole.
         self.close().await;
         let started = Instant::now();
         match settle_stale(&options).await {
@@ -85,11 +86,31 @@ impl Store {
     }
 }
 
+/// The other server processes of this sagesync's name (its closed pool's, `store::postgres`).
+const OTHERS: &str = "SELECT count(*) FROM pg_stat_activity \
+    WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()";
+
+/// Waits, up to 5 s, until the pool's server processes have exited: a process publishes its
+/// counts as it exits, before it leaves `pg_stat_activity`. Read sooner, a load's changes could
+/// be missing from the counts, and its tables left unanalyzed.
+async fn wait_for_exits(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    let until = Instant::now() + std::time::Duration::from_secs(5);
+    while Instant::now() < until {
+        let others: i64 = sqlx::query_scalar(OTHERS).fetch_one(&mut *conn).await?;
+        if others == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
 /// Vacuums and analyzes the stale tables on a connection of its own, returning their names.
 async fn settle_stale(
     options: &sqlx::postgres::PgConnectOptions,
 ) -> Result<Vec<String>, StoreError> {
     let mut conn = options.connect().await?;
+    wait_for_exits(&mut conn).await?;
     let tables: Vec<(String, bool, bool)> =
         sqlx::query_as(STALE_TABLES).fetch_all(&mut conn).await?;
     for (table, vacuum, analyze) in &tables {
