@@ -18,9 +18,9 @@ WITH single AS (
 ),
 clusters AS (
     -- Heterogeneous clusters: their instance groups.
-    -- In job order, from the index sagemaker_training_job_instance_usage_cluster_jobs: grouped
-    -- as read, with no sort.
-    SELECT training_job_arn, billable_instance_seconds AS seconds,
+    -- In job order (creation_time, then ARN), from the index
+    -- sagemaker_training_job_instance_usage_cluster_jobs: grouped as read, with no sort.
+    SELECT creation_time, training_job_arn, billable_instance_seconds AS seconds,
            compute_usd + warm_pool_usd AS usd, coalesce(storage_usd, 0) AS storage_usd
     FROM sagemaker_training_job_cost
     WHERE seq > 0 AND month >= :from_month AND billable_instance_seconds > 0
@@ -31,7 +31,7 @@ jobs AS (
     SELECT training_job_arn, sum(seconds),
            CASE WHEN count(usd) = count(*) THEN sum(usd + storage_usd) END
     FROM clusters
-    GROUP BY training_job_arn
+    GROUP BY creation_time, training_job_arn
 ),
 top AS (
     SELECT training_job_arn, seconds, usd

@@ -28,9 +28,9 @@ WITH single AS (
 ),
 clusters AS (
     -- Heterogeneous clusters: their GPU groups.
-    -- In job order, from the index sagemaker_training_job_instance_usage_cluster_jobs: grouped
-    -- as read, with no sort.
-    SELECT c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
+    -- In job order (creation_time, then ARN), from the index
+    -- sagemaker_training_job_instance_usage_cluster_jobs: grouped as read, with no sort.
+    SELECT c.creation_time, c.training_job_arn, c.billable_instance_seconds * z.gpus AS gpu_seconds,
            c.gpu_utilization_pct AS pct, c.compute_usd
     FROM sagemaker_training_job_cost c
     JOIN instance_type_size z ON z.instance_type = c.instance_type AND z.gpus > 0
@@ -46,7 +46,7 @@ jobs AS (
         SELECT training_job_arn, sum(gpu_seconds) AS gpu_seconds, max(pct) AS pct,
                CASE WHEN count(compute_usd) = count(*) THEN sum(compute_usd) END AS compute_usd
         FROM clusters
-        GROUP BY training_job_arn
+        GROUP BY creation_time, training_job_arn
     ) g
 ),
 top AS (

@@ -345,14 +345,14 @@ fn canonical(v: Value) -> Value {
 
 /// SQL that takes a database of this sagesync back to before migration 12 (prices, the bill, the
 /// warm-pool and storage quantities), for the tests of upgrades. Migrations 17 (the rate views,
-/// over migration 12's tables) and 18 (the usage rows' controls, indexes over those quantities)
-/// are undone too, and all three run again.
+/// over migration 12's tables), 18 (the usage rows' controls, indexes over those quantities) and
+/// 19 (the cost view again, and on SQLite an index of 18's) are undone too, and all four run again.
 pub fn before_migration_12(backend: Backend) -> String {
     let usage = "sagemaker_training_job_instance_usage";
     let mut sql = String::from(
         "DROP VIEW sagemaker_training_job_cost; DROP VIEW instance_rate; DROP VIEW storage_rate; \
          DROP TABLE sagesync_inventory_region; \
-         DELETE FROM _sqlx_migrations WHERE version IN (20261204000017, 20261204000018); \
+         DELETE FROM _sqlx_migrations WHERE version IN (20261204000017, 20261204000018, 20261204000019); \
          DROP TABLE price_list_training; \
          DROP TABLE price_list_storage; DROP TABLE price_list_fetch; DROP TABLE billed_usage; \
          DROP INDEX sagemaker_training_job_instance_usage_accounts; ",
