@@ -1,12 +1,11 @@
--- Migration 18's index of heterogeneous clusters' groups in job order made SQLite loads a tenth
--- slower at 200,000 jobs and a fifth at a million (BENCHMARKS.md): in ARN order, whose region and
--- account come first, a batch's new entries landed on as many pages as it had accounts and
--- regions, each page written out whole at the commit. In creation_time order first, the jobs a
--- sync writes (newest first) or a load reads (in the order they were made) land together at one
--- end. A job's groups share its creation_time, so costliest-jobs and idle-gpu group by
--- (creation_time, training_job_arn) in this order, still with no sort. The cost view carries
--- creation_time for it, appended as Postgres' CREATE OR REPLACE VIEW must (its migration 19), so
--- both backends' views have the same columns.
+-- Migration 18's index of heterogeneous clusters' groups in job order made SQLite loads about a
+-- fifth slower (BENCHMARKS.md): in ARN order, whose region and account come first, a batch's new
+-- entries landed on as many pages as it had accounts and regions, each page written out whole.
+-- In creation_time order first, the jobs a sync writes (newest first) or a load reads (in the
+-- order they were made) land together at one end. A job's groups share its creation_time, so
+-- costliest-jobs and idle-gpu group by (creation_time, training_job_arn) in this order, still
+-- with no sort. The cost view carries creation_time for it, appended as Postgres' CREATE OR
+-- REPLACE VIEW must (its migration 19), so both backends' views have the same columns.
 DROP INDEX sagemaker_training_job_instance_usage_cluster_jobs;
 CREATE INDEX sagemaker_training_job_instance_usage_cluster_jobs ON sagemaker_training_job_instance_usage (
     creation_time, training_job_arn, month, instance_type, region, billable_instance_seconds,
