@@ -88,6 +88,9 @@ JSON_SQL="SELECT training_job_name, creation_time FROM sagemaker_training_job
 for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
   backend=${url%%:*}
   db=("$sagesync" --database-url "$url" --pg-schema "$schema")
+  # First, as an upgrade would: `query` is a reader and refuses a schema older than this sagesync,
+  # so the count below would come out empty and the million jobs be loaded again.
+  "${db[@]}" migrate 2>/dev/null
   count=$("${db[@]}" query --sql "SELECT count(*) AS n FROM sagemaker_training_job" --format csv 2>/dev/null | tail -n 1 || echo 0)
   if [ "$count" = "$N" ]; then
     echo "$backend: reusing $N loaded jobs"
@@ -96,7 +99,6 @@ for url in "sqlite://$work/bench.db" "$BENCH_DATABASE_URL"; do
     read -r s kb < "$work/time"
     echo "$backend: load  ${s}s  $(python3 -c "print(f'{$N/$s:,.0f}')") jobs/s  peak RSS $((kb / 1024)) MB"
   fi
-  "${db[@]}" migrate 2>/dev/null
   "${costs_env[@]}" "${db[@]}" prices sync 2>/dev/null
   "${costs_env[@]}" "${db[@]}" billing sync --from 2023-01 --to 2025-12 2>/dev/null
   # Utilization as a harvest stores it, for idle-gpu and gpu-utilization: every job measured
