@@ -17,7 +17,7 @@
 //! (BENCHMARKS.md). So nothing is gathered there, and a SQLite file plans the same right after
 //! a load as a month later.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::{ConnectOptions, Connection};
 
@@ -90,17 +90,21 @@ impl Store {
 const OTHERS: &str = "SELECT count(*) FROM pg_stat_activity \
     WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()";
 
-/// Waits, up to 5 s, until the pool's server processes have exited: a process publishes its
-/// counts as it exits, before it leaves `pg_stat_activity`. Read sooner, a load's changes could
-/// be missing from the counts, and its tables left unanalyzed.
+/// How long the settling waits for the pool's server processes to exit (README: a name in the
+/// URL that many processes share costs this much).
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits, up to [`EXIT_WAIT`], until the pool's server processes have exited: a process
+/// publishes its counts as it exits, before it leaves `pg_stat_activity`. Read sooner, a load's
+/// changes could be missing from the counts, and its tables left unanalyzed.
 async fn wait_for_exits(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-    let until = Instant::now() + std::time::Duration::from_secs(5);
+    let until = Instant::now() + EXIT_WAIT;
     while Instant::now() < until {
         let others: i64 = sqlx::query_scalar(OTHERS).fetch_one(&mut *conn).await?;
         if others == 0 {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
 }
